@@ -8,7 +8,8 @@ from harness.data.cli import data_app
 
 app = typer.Typer(
     name="harness",
-    help="Audit language-model benchmark claims: verify scores, fingerprint endpoints, scan for test-set leakage.",
+    help="Audit language-model benchmark claims: verify scores, fingerprint endpoints, "
+    "scan training data for test-set leakage.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )

@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 
 from harness.data import snapshot
+from harness.data.formats import to_hub_row
 from harness.data.label_errors import normalise_error_type
 from harness.data.local_copy import read_local_rows, sha256_file
 from harness.data.readers import decode_text, iter_records
 from harness.data.registry import get_spec
+from harness.data.schemas import validate_row
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "harness" / "data" / "bundled"
@@ -63,7 +65,7 @@ def main(shared: Path) -> None:
         snapshot.write_split(
             OUT, benchmark, split, rows,
             source={"origin": origin, "sha256": sha, "revision": origin.split("@")[1].split()[0]},
-            complete=True, licence=spec.licence, note=NOTES.get(benchmark, ""),
+            complete=True, licence=spec.licence, note=NOTES.get(benchmark, ""), stamp=False,
         )  # fmt: skip
         print(f"{benchmark}/{split}: {len(rows)} rows")
     build_mmlu_redux(shared / "mmlu_redux")
@@ -83,10 +85,6 @@ def build_mmlu_redux(folder: Path) -> None:
         encoding = REDUX_ENCODINGS.get(path.name, "utf-8")
         decode_text(path.read_bytes(), path, encoding)  # fails loudly on any other undecodable file
         for k, (_, rec) in enumerate(iter_records(path, encoding)):
-            rows, _ = [rec], None
-            from harness.data.formats import to_hub_row
-            from harness.data.schemas import validate_row
-
             hub = validate_row("mmlu", {**to_hub_row("mmlu", rec, path=path, line=k + 2), "redux_row": k},
                                path=path, line=k + 2)  # fmt: skip
             questions.append(hub)
@@ -102,11 +100,11 @@ def build_mmlu_redux(folder: Path) -> None:
     snapshot.write_split(
         OUT, "mmlu", "test", questions, source=source, complete=False, licence="CC BY 4.0 (MMLU-Redux); MIT (MMLU)",
         note="MMLU-Redux sample: 100 test questions per subject (5700 of 14042) with the original MMLU labels; "
-        "official row numbers unknown, so ids are mmlu/<subject>/test/redux-<n>",
+        "official row numbers unknown, so ids are mmlu/<subject>/test/redux-<n>", stamp=False,
     )  # fmt: skip
     snapshot.write_split(
         OUT, "mmlu_redux", "annotations", annotations, source=source, complete=True, licence="CC BY 4.0",
-        note="Gema et al. 2024 error annotations, error types normalised (raw label kept)",
+        note="Gema et al. 2024 error annotations, error types normalised (raw label kept)", stamp=False,
     )  # fmt: skip
     print(f"mmlu/test (MMLU-Redux sample): {len(questions)} rows; annotations: {len(annotations)}")
 

@@ -12,7 +12,9 @@ from rich.table import Table
 from harness.data.errors import DataError
 from harness.data.store import import_copy, status_rows
 
-data_app = typer.Typer(help="Benchmark copies: list what is available, import a local copy, verify checksums.")
+data_app = typer.Typer(
+    help="Benchmark copies: list what is available, import a local copy, verify checksums."
+)
 console = Console()
 
 
@@ -32,11 +34,15 @@ def list_sets() -> None:
 
 @data_app.command("import")
 def import_cmd(
-    path: Annotated[Path, typer.Argument(help="File or directory: Hub schema or the original release format.")],
+    path: Annotated[
+        Path, typer.Argument(help="File or directory: Hub schema or the original release format.")
+    ],
     benchmark: Annotated[str, typer.Option(help="gsm8k, mmlu, arc_challenge, arc_easy or hellaswag.")],
     split: Annotated[list[str] | None, typer.Option(help="Split(s) to import; default: all found.")] = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of CSV/JSONL files.")] = "utf-8",
-    partial: Annotated[bool, typer.Option(help="Accept a copy with fewer items than the official set.")] = False,
+    partial: Annotated[
+        bool, typer.Option(help="Accept a copy with fewer items than the official set.")
+    ] = False,
 ) -> None:
     """Validate a local copy (schema and item count), then store it where the tool looks first."""
     try:
@@ -45,7 +51,9 @@ def import_cmd(
         console.print(f"[red]import failed, nothing stored:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(2) from None
     for bset in sets:
-        console.print(f"imported {bset.benchmark}/{bset.split}: {len(bset)} items, sha256 {bset.content_sha256[:16]}…")
+        console.print(
+            f"imported {bset.benchmark}/{bset.split}: {len(bset)} items, sha256 {bset.content_sha256[:16]}…"
+        )
 
 
 @data_app.command("verify")

@@ -35,7 +35,9 @@ def to_hub_row(benchmark: str, record: Any, *, path: Path, line: int) -> dict[st
             row["label"] = str(row["label"])
         return row
     if not isinstance(record, dict):
-        raise DataError(f"expected an object with named fields, got {type(record).__name__}", path=path, line=line)
+        raise DataError(
+            f"expected an object with named fields, got {type(record).__name__}", path=path, line=line
+        )
     return record
 
 
@@ -50,13 +52,20 @@ def _mmlu_row(record: Any, *, path: Path, line: int) -> dict[str, Any]:
     subject = _subject_from_name(path)
     if isinstance(record, list):  # original release: question, A, B, C, D, answer letter
         if len(record) != 6:
-            raise DataError(f"expected 6 columns (question, A-D, answer), got {len(record)}", path=path, line=line)
+            raise DataError(
+                f"expected 6 columns (question, A-D, answer), got {len(record)}", path=path, line=line
+            )
         letter = record[5].strip().upper()
         if letter not in _LETTERS[:4]:
             raise DataError(f"answer '{record[5]}' is not one of A-D", path=path, line=line, field="answer")
         if subject is None:
             raise DataError("cannot tell the MMLU subject from the file name (<subject>_test.csv)", path=path)
-        return {"question": record[0], "subject": subject, "choices": list(record[1:5]), "answer": _LETTERS.index(letter)}
+        return {
+            "question": record[0],
+            "subject": subject,
+            "choices": list(record[1:5]),
+            "answer": _LETTERS.index(letter),
+        }
     if not isinstance(record, dict):
         raise DataError(f"expected a record, got {type(record).__name__}", path=path, line=line)
     row = dict(record)
@@ -64,7 +73,9 @@ def _mmlu_row(record: Any, *, path: Path, line: int) -> dict[str, Any]:
         try:
             parsed = ast.literal_eval(row["choices"])
         except (ValueError, SyntaxError) as exc:
-            raise DataError(f"cannot parse choices list: {exc}", path=path, line=line, field="choices") from exc
+            raise DataError(
+                f"cannot parse choices list: {exc}", path=path, line=line, field="choices"
+            ) from exc
         row["choices"] = [str(c) for c in parsed]
     if isinstance(row.get("answer"), str):
         text = row["answer"].strip()
@@ -73,10 +84,14 @@ def _mmlu_row(record: Any, *, path: Path, line: int) -> dict[str, Any]:
         elif text.upper() in _LETTERS[:4] and text:
             row["answer"] = _LETTERS.index(text.upper())
         else:
-            raise DataError(f"answer '{text}' is neither an index nor a letter", path=path, line=line, field="answer")
+            raise DataError(
+                f"answer '{text}' is neither an index nor a letter", path=path, line=line, field="answer"
+            )
     if not row.get("subject"):
         if subject is None:
-            raise DataError("no 'subject' field and none in the file name", path=path, line=line, field="subject")
+            raise DataError(
+                "no 'subject' field and none in the file name", path=path, line=line, field="subject"
+            )
         row["subject"] = subject
     return row
 
@@ -149,7 +164,9 @@ def read_hellaswag_text(path: Path) -> list[tuple[int, dict[str, Any]]]:
         if ": " not in head:
             raise DataError("expected 'activity_label: context'", path=path, line=start + 1)
         if not label.strip().isdigit():
-            raise DataError(f"expected a gold label 0-3, got {label!r}", path=path, line=start + 2, field="label")
+            raise DataError(
+                f"expected a gold label 0-3, got {label!r}", path=path, line=start + 2, field="label"
+            )
         activity, ctx = head.split(": ", 1)
         ctx_a, ctx_b = split_hellaswag_ctx(ctx)
         out.append(

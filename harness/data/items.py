@@ -160,7 +160,9 @@ def item_from_row(
     raise KeyError(f"unknown benchmark '{benchmark}'")
 
 
-def build_items(benchmark: str, split: str, rows: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> tuple[Item, ...]:
+def build_items(
+    benchmark: str, split: str, rows: list[dict[str, Any]] | tuple[dict[str, Any], ...]
+) -> tuple[Item, ...]:
     """Items for all rows of one split; MMLU rows are numbered within their subject, in order.
 
     A row carrying `redux_row` comes from the MMLU-Redux sample, whose official MMLU row is unknown:

@@ -86,7 +86,9 @@ def read_local_rows(
     return rows, checksums
 
 
-def _read_saved_dataset(root: Path, benchmark: str, split: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def _read_saved_dataset(
+    root: Path, benchmark: str, split: str
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
     import datasets
 
     loaded = datasets.load_from_disk(str(root))

@@ -54,8 +54,8 @@ def open_binary(path: Path) -> IO[bytes]:
     if name.endswith(".zst"):
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)  # noqa: SIM115
-    return open(path, "rb")  # noqa: SIM115
+        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+    return open(path, "rb")
 
 
 def read_bytes(path: Path) -> bytes:
@@ -106,7 +106,7 @@ def iter_records(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, Any
             yield i, rec
         return
     text = decode_text(read_bytes(path), path, encoding)
-    if fmt == "jsonl" or (fmt == "json" and not text.lstrip().startswith(("[", "{\"data\""))):
+    if fmt == "jsonl" or (fmt == "json" and not text.lstrip().startswith(("[", '{"data"'))):
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
@@ -139,8 +139,7 @@ def _iter_parquet(path: Path) -> Iterator[tuple[int, Any]]:
         table = pq.read_table(path)
     except Exception as exc:
         raise DataError(f"cannot read Parquet (truncated or corrupt?): {exc}", path=path) from exc
-    for i, rec in enumerate(table.to_pylist(), start=1):
-        yield i, rec
+    yield from enumerate(table.to_pylist(), start=1)
 
 
 def _iter_csv(text: str, path: Path) -> Iterator[tuple[int, Any]]:

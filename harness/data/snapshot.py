@@ -56,7 +56,9 @@ def read_rows(root: Path, benchmark: str, split: str) -> tuple[list[dict[str, An
         raise DataError(f"no stored copy of {benchmark}/{split}", path=root / MANIFEST)
     problem = check_file(root, meta)
     if problem:
-        raise DataError(f"stored copy of {benchmark}/{split} fails its check: {problem}", path=root / meta["file"])
+        raise DataError(
+            f"stored copy of {benchmark}/{split} fails its check: {problem}", path=root / meta["file"]
+        )
     rows = pq.read_table(root / meta["file"]).to_pylist()
     if len(rows) != meta["rows"]:
         raise DataError(f"expected {meta['rows']} rows, found {len(rows)}", path=root / meta["file"])
@@ -78,6 +80,7 @@ def write_split(
     complete: bool,
     licence: str,
     note: str = "",
+    stamp: bool = True,
 ) -> dict[str, Any]:
     """Store one split atomically: the Parquet file and its manifest entry appear together or not at all."""
     target_dir = root / benchmark
@@ -95,8 +98,9 @@ def write_split(
             "licence": licence,
             "source": source,
             "note": note,
-            "stored_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+        if stamp:  # the bundled snapshot is built reproducibly, without a time
+            meta["stored_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         manifest = read_manifest(root)
         manifest["sets"][f"{benchmark}/{split}"] = meta
         manifest_tmp = root / (MANIFEST + ".tmp")

@@ -96,7 +96,9 @@ def _hub_rows(name: str, split: str, revision: str | None) -> tuple[list[dict[st
         try:
             loaded = datasets.load_dataset(spec.hub_path, config, split=hub_split, revision=revision)
         except Exception as exc:
-            raise DataError(f"cannot load {spec.hub_path} ({config}, {hub_split}) from the Hub: {exc}") from exc
+            raise DataError(
+                f"cannot load {spec.hub_path} ({config}, {hub_split}) from the Hub: {exc}"
+            ) from exc
         for i, rec in enumerate(loaded, start=1):
             rows.append(validate_row(name, rec, path=f"hub:{spec.hub_path}/{config}/{hub_split}", line=i))
     resolved = revision

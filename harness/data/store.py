@@ -14,7 +14,12 @@ from harness.paths import data_store_dir
 
 
 def import_copy(
-    path: Path, benchmark: str, splits: list[str] | None = None, *, encoding: str = "utf-8", partial: bool = False
+    path: Path,
+    benchmark: str,
+    splits: list[str] | None = None,
+    *,
+    encoding: str = "utf-8",
+    partial: bool = False,
 ) -> list[BenchmarkSet]:
     """Validate every requested split of a local copy, then store them all; nothing is half-imported.
 
@@ -31,7 +36,9 @@ def import_copy(
             if extra in wanted:
                 continue
             try:
-                loaded.append(load_benchmark(benchmark, extra, path, allow_partial=partial, encoding=encoding))
+                loaded.append(
+                    load_benchmark(benchmark, extra, path, allow_partial=partial, encoding=encoding)
+                )
             except DataError as exc:
                 if "no " in exc.reason and "files for split" in exc.reason:
                     continue  # that split is simply not in this copy
@@ -69,7 +76,8 @@ def status_rows() -> list[dict[str, Any]]:
                     sha256=meta["sha256"],
                     checksum="ok" if problem is None else problem,
                     note=meta.get("note", ""),
-                    origin=(meta.get("source") or {}).get("origin") or (meta.get("source") or {}).get("location", ""),
+                    origin=(meta.get("source") or {}).get("origin")
+                    or (meta.get("source") or {}).get("location", ""),
                 )
                 break
             else:
