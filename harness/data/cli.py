@@ -22,13 +22,16 @@ console = Console()
 def list_sets() -> None:
     """Benchmarks, splits, item counts, where each would load from, and checksum status."""
     table = Table(title="Benchmark data")
-    for col in ("benchmark", "split", "items", "source", "checksum", "note"):
-        table.add_column(col)
+    for col in ("benchmark", "split", "items", "source", "sha256", "checksum"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("note", overflow="fold")
     for row in status_rows():
         count = "-" if row["items"] is None else f"{row['items']}/{row['expected']}"
         if row["items"] is not None and not row["complete"]:
             count += " (partial)"
-        table.add_row(row["benchmark"], row["split"], count, row["source"], row["checksum"], row["note"][:60])
+        note = row["note"] if len(row["note"]) <= 70 else row["note"][:69] + "…"
+        sha = row["sha256"][:12] + "…" if row["sha256"] else "-"
+        table.add_row(row["benchmark"], row["split"], count, row["source"], sha, row["checksum"], note)
     console.print(table)
 
 
