@@ -20,6 +20,9 @@ app.add_typer(data_app, name="data")
 # harness verify        -> harness/verify/cli.py
 # harness fingerprint   -> harness/fingerprint/cli.py
 # harness audit         -> harness/report/cli.py
+from harness.report.cli import audit  # noqa: E402
+
+app.command("audit")(audit)
 
 
 if __name__ == "__main__":

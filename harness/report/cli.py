@@ -1,0 +1,68 @@
+"""`harness audit FILE.toml` runs an audit; `harness audit render RUN/audit.json` re-renders its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from harness.report.audit_config import AuditConfigError, load_audit
+from harness.report.audit_runner import SECTION_TITLES, exit_code, run_audit
+from harness.report.render import render_reports
+
+console = Console(stderr=True)
+_STYLE = {"clean": "green", "flagged": "bold red", "error": "bold yellow"}
+
+
+def _event(name: str, phase: str, record: dict | None) -> None:
+    title = SECTION_TITLES.get(name, "Local endpoint" if name == "serve" else name)
+    if phase == "start":
+        console.print(f"[bold]▶ {escape(title)}[/bold] …")
+    elif record is not None:
+        status = str(record.get("status"))
+        console.print(
+            f"  [{_STYLE.get(status, 'yellow')}]{escape(status)}[/]: {escape(str(record.get('headline', '')))}"
+        )
+
+
+def audit(
+    target: Annotated[str, typer.Argument(help="An audit file (audits/NAME.toml), or the word `render`.")],
+    audit_json: Annotated[
+        Path | None, typer.Argument(help="With `render`: the audit.json whose report.md/html to re-render.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Reports folder; the run goes to OUT/NAME/RUN_ID/.")] = Path(
+        "reports"
+    ),
+    progress: Annotated[bool, typer.Option(help="Show the sections' progress bars.")] = True,
+) -> None:
+    """Run an audit: scan, fingerprint and verify as the file configures; write audit.json and the report.
+
+    Exit status: 0 every verdict clean; 1 a claim failed, a leak or an endpoint mismatch was found;
+    2 a check could not complete or the audit file is invalid.
+    """
+    if target == "render":
+        if audit_json is None or not audit_json.is_file():
+            console.print(f"[red]render needs an existing audit.json, got {escape(str(audit_json))}[/red]")
+            raise typer.Exit(2)
+        md, html = render_reports(audit_json)
+        console.print(f"wrote {escape(str(md))} and {escape(str(html))}")
+        return
+    if audit_json is not None:
+        console.print("[red]one audit file at a time (or: harness audit render RUN/audit.json)[/red]")
+        raise typer.Exit(2)
+    try:
+        config = load_audit(Path(target))
+    except AuditConfigError as exc:
+        console.print(f"[red]invalid audit file[/red]\n{escape(str(exc))}")
+        raise typer.Exit(2) from None
+    console.print(f"[bold]Audit {escape(config.name)}[/bold]: {escape(config.file.audit.description)}")
+    record, run_dir = run_audit(config, out_root=out, progress=progress, on_event=_event)
+    status = record["status"]
+    console.print(
+        f"\n[{_STYLE.get(status, 'yellow')}]{escape(status.upper())}[/]: {escape(record['headline'])}"
+    )
+    console.print(f"report: {escape(str(run_dir / 'report.html'))}  (also report.md, audit.json)")
+    raise typer.Exit(exit_code(status))

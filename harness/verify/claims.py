@@ -1,0 +1,209 @@
+"""Claims files: what was claimed, per benchmark, and under which evaluation setting.
+
+A score means nothing without its setting (8-shot chain-of-thought GSM8K with a chat template is a
+different measurement from 5-shot plain GSM8K), so a claim carries the setting it was published
+under and the run reproduces that setting. Example (TOML, values in percent):
+
+    model = "mattshumer/Reflection-Llama-3.1-70B"
+    notes = "launch post, 2024-09-05"
+
+    [benchmarks.gsm8k]
+    value = 99.2
+    metric = "exact_match"
+    filter = "flexible-extract"
+    n_shot = 0
+    chain_of_thought = true
+    chat_template = true
+    source = "https://..."
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.data import BENCHMARKS
+
+METRICS: dict[str, tuple[str, ...]] = {
+    "gsm8k": ("exact_match",),
+    "mmlu": ("acc",),
+    "arc_challenge": ("acc", "acc_norm"),
+    "arc_easy": ("acc", "acc_norm"),
+    "hellaswag": ("acc", "acc_norm"),
+}
+GSM8K_FILTERS = ("strict-match", "flexible-extract")
+
+# The metric a benchmark is scored with when nobody said otherwise: what lm-eval's task reports
+# first for GSM8K and MMLU; length-normalised accuracy for ARC and HellaSwag, the number model
+# cards and leaderboards publish for those.
+DEFAULT_METRIC = {
+    "gsm8k": "exact_match",
+    "mmlu": "acc",
+    "arc_challenge": "acc_norm",
+    "arc_easy": "acc_norm",
+    "hellaswag": "acc_norm",
+}
+
+_BENCHMARK_KEYS = {"value", "metric", "filter", "n_shot", "chain_of_thought", "chat_template", "source", "notes"}
+_TOP_KEYS = {"model", "notes", "benchmarks"}
+
+
+class ClaimsError(ValueError):
+    """A claims file is malformed; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How one benchmark is run: metric, answer extraction, shots, chain of thought, chat template.
+
+    `n_shot=None` means the lm-eval task's own default (GSM8K 5, GSM8K-CoT 8, others 0).
+    """
+
+    metric: str
+    filter: str  # lm-eval filter name: "strict-match" / "flexible-extract" for GSM8K, "none" otherwise
+    n_shot: int | None = None
+    chain_of_thought: bool = False
+    chat_template: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def metric_key(self) -> str:
+        """The key lm-eval uses in its results, e.g. "exact_match,strict-match"."""
+        return f"{self.metric},{self.filter}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    benchmark: str
+    value: float  # percent, as published
+    setting: Setting
+    source: str
+    notes: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "benchmark": self.benchmark,
+            "value": self.value,
+            "setting": self.setting.to_dict(),
+            "source": self.source,
+            "notes": self.notes,
+        }
+
+
+@dataclass(frozen=True)
+class ClaimsFile:
+    claims: tuple[Claim, ...]
+    model: str | None = None
+    notes: str = ""
+    path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "model": self.model,
+            "notes": self.notes,
+            "claims": [c.to_dict() for c in self.claims],
+        }
+
+    def get(self, benchmark: str) -> Claim | None:
+        return next((c for c in self.claims if c.benchmark == benchmark), None)
+
+
+def default_setting(benchmark: str) -> Setting:
+    """lm-eval's defaults for a benchmark, used when no claim fixes the setting."""
+    return Setting(
+        metric=DEFAULT_METRIC[benchmark],
+        filter="strict-match" if benchmark == "gsm8k" else "none",
+    )
+
+
+def load_claims(source: Path | str | dict[str, Any]) -> ClaimsFile:
+    """Read and validate a claims file (path) or an already-parsed mapping (e.g. an audit section)."""
+    if isinstance(source, dict):
+        where = "<claims>"
+        data = source
+    else:
+        path = Path(source)
+        where = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ClaimsError(f"{where}: file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ClaimsError(f"{where}: not valid TOML: {exc}") from None
+    return parse_claims(data, where)
+
+
+def parse_claims(data: dict[str, Any], where: str = "<claims>") -> ClaimsFile:
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ClaimsError(f"{where}: unknown top-level key(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+    model = data.get("model")
+    if model is not None and not isinstance(model, str):
+        raise ClaimsError(f"{where}: 'model' must be a string")
+    notes = data.get("notes", "")
+    if not isinstance(notes, str):
+        raise ClaimsError(f"{where}: 'notes' must be a string")
+    benches = data.get("benchmarks")
+    if not isinstance(benches, dict) or not benches:
+        raise ClaimsError(f"{where}: needs a [benchmarks.<name>] table for at least one benchmark")
+    claims = [_parse_claim(name, body, where) for name, body in benches.items()]
+    return ClaimsFile(tuple(claims), model=model, notes=notes, path=None if where == "<claims>" else where)
+
+
+def _parse_claim(name: str, body: Any, where: str) -> Claim:
+    key = f"benchmarks.{name}"
+    if name not in BENCHMARKS:
+        raise ClaimsError(f"{where}: [{key}]: unknown benchmark; known: {', '.join(BENCHMARKS)}")
+    if not isinstance(body, dict):
+        raise ClaimsError(f"{where}: [{key}] must be a table")
+    unknown = set(body) - _BENCHMARK_KEYS
+    if unknown:
+        raise ClaimsError(f"{where}: [{key}]: unknown key(s) {sorted(unknown)}; allowed: {sorted(_BENCHMARK_KEYS)}")
+
+    value = body.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ClaimsError(f"{where}: {key}.value must be a number (percent), got {value!r}")
+    if not 0 <= value <= 100:
+        raise ClaimsError(f"{where}: {key}.value = {value}: a percentage between 0 and 100 (not a fraction)")
+
+    metric = body.get("metric", DEFAULT_METRIC[name])
+    if metric not in METRICS[name]:
+        raise ClaimsError(f"{where}: {key}.metric = {metric!r}; for {name} use one of {list(METRICS[name])}")
+
+    if name == "gsm8k":
+        filt = body.get("filter", "strict-match")
+        if filt not in GSM8K_FILTERS:
+            raise ClaimsError(f"{where}: {key}.filter = {filt!r}; use one of {list(GSM8K_FILTERS)}")
+    else:
+        filt = body.get("filter", "none")
+        if filt != "none":
+            raise ClaimsError(f"{where}: {key}.filter applies to GSM8K only; {name} has no answer extraction")
+
+    n_shot = body.get("n_shot")
+    if n_shot is not None and (isinstance(n_shot, bool) or not isinstance(n_shot, int) or n_shot < 0):
+        raise ClaimsError(f"{where}: {key}.n_shot must be a non-negative integer, got {n_shot!r}")
+
+    flags = {}
+    for flag in ("chain_of_thought", "chat_template"):
+        val = body.get(flag, False)
+        if not isinstance(val, bool):
+            raise ClaimsError(f"{where}: {key}.{flag} must be true or false, got {val!r}")
+        flags[flag] = val
+    if flags["chain_of_thought"] and name != "gsm8k":
+        raise ClaimsError(
+            f"{where}: {key}.chain_of_thought: only GSM8K has a chain-of-thought task here (lm-eval gsm8k_cot)"
+        )
+
+    source = body.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise ClaimsError(f"{where}: {key}.source is required: where the claim was published (URL or citation)")
+    notes = body.get("notes", "")
+    if not isinstance(notes, str):
+        raise ClaimsError(f"{where}: {key}.notes must be a string")
+    setting = Setting(metric=metric, filter=filt, n_shot=n_shot, **flags)
+    return Claim(benchmark=name, value=float(value), setting=setting, source=source.strip(), notes=notes)
