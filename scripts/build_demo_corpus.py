@@ -72,7 +72,9 @@ def planted_pages(rng: random.Random) -> tuple[list[dict], list[tuple[str, str]]
     pages.append(
         {
             "url": "https://example.org/homework-help/thread/1881",
-            "text": filler(rng, 20) + f"\n\nQuestion: {item.question}\nAnswer: {item.answer}\n\n" + filler(rng, 20),
+            "text": filler(rng, 20)
+            + f"\n\nQuestion: {item.question}\nAnswer: {item.answer}\n\n"
+            + filler(rng, 20),
         }
     )
     planted.append((item.item_id, "verbatim question and solution inside a long web page"))
@@ -95,7 +97,12 @@ def planted_pages(rng: random.Random) -> tuple[list[dict], list[tuple[str, str]]
     planted.append((item.item_id, "question and lettered choices in a quiz template"))
 
     item = hs[100]  # only the first part: the context, cut before the endings
-    pages.append({"url": "https://example.org/blog/how-to", "text": hellaswag.rows[item.row]["ctx"] + " " + filler(rng, 10)})
+    pages.append(
+        {
+            "url": "https://example.org/blog/how-to",
+            "text": hellaswag.rows[item.row]["ctx"] + " " + filler(rng, 10),
+        }
+    )
     planted.append((item.item_id, "context only, cut before the endings"))
 
     item = mmlu[2000]

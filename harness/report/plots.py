@@ -59,7 +59,7 @@ def claims_figure(rows: Sequence[ClaimRow]) -> str | None:
                 fmt="o",
                 color=colour,
                 capsize=4,
-                label="measured (95% interval)" if y == 0 else None,
+                label="measured (95% interval)",
             )
         if r.claimed is not None:
             ax.plot(
@@ -68,7 +68,7 @@ def claims_figure(rows: Sequence[ClaimRow]) -> str | None:
                 marker="D",
                 color="#6a1b9a",
                 linestyle="none",
-                label="claimed" if y == 0 else None,
+                label="claimed",
             )
         if r.ceiling is not None:
             ax.plot(
@@ -77,7 +77,7 @@ def claims_figure(rows: Sequence[ClaimRow]) -> str | None:
                 color="#000000",
                 linestyle="--",
                 linewidth=1.2,
-                label="label-error ceiling" if y == 0 else None,
+                label="label-error ceiling",
             )
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlim(0, 100)
@@ -85,7 +85,7 @@ def claims_figure(rows: Sequence[ClaimRow]) -> str | None:
     ax.set_xlabel("score (%)")
     ax.grid(axis="x", alpha=0.3)
     handles, names = ax.get_legend_handles_labels()
-    seen = dict(zip(names, handles, strict=False))
+    seen = dict(zip(names, handles, strict=True))  # one legend entry per kind of mark, whichever row has it
     ax.legend(
         seen.values(),
         seen.keys(),
