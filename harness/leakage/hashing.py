@@ -1,79 +1,142 @@
-"""Vectorised hashing: folded byte buffers -> word codes -> n-gram hashes, with no per-word Python.
+"""Vectorised hashing: a folded byte buffer -> word spans -> word codes -> n-gram hashes, with no per-word
+Python. The test-set index and the corpus scan both go through these functions, so their hashes agree by
+construction; nothing is seeded per process, so shards hashed anywhere (other processes, Ray nodes) agree.
 
-A word's code is a polynomial hash of its bytes, sum(b_j * Q^j) mod 2^64, read off a prefix sum of
-the whole buffer: (S[end] - S[start]) * Q^-start, then passed through a 64-bit finaliser (murmur3's
-fmix64) for well-mixed top bits. An n-gram's hash is sum(code_i * P^(k-1-i)) mod 2^64 over its words.
-numpy's uint64 arithmetic wraps, which is the modulus. All hashes are the same in every process
-(no per-process seeds), so shards computed anywhere agree.
+Word code (64 bits) of a word's bytes b (length L), from at most three unaligned 8-byte loads:
+    a0 = b[0:8], a1 = b[8:16] (0 if L <= 8), a2 = b[L-8:L] (0 if L <= 16), little-endian, zero-padded;
+    code = mix(a0*K1 + a1*K2 + a2*K3 + L),   mix(h) = h ^= h>>32; h *= M; h ^= h>>29.
+Words longer than 16 bytes that agree on their first 16 and last 8 bytes and their length share a code;
+that and any 64-bit collision only costs a failed verification (`matcher` re-reads every hit word by word).
+
+N-gram hash of codes c_0..c_{k-1}: sum(c_j * P^j) mod 2^64, read off one prefix sum per batch as
+(S[s+k] - S[s]) * P^-s, so every window length costs two array operations. numpy's uint64 arithmetic wraps,
+which is the modulus; P is odd, hence invertible mod 2^64.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
-Q = np.uint64(0x9E3779B97F4A7C15)  # odd: invertible mod 2^64
-Q_INV = np.uint64(pow(int(Q), -1, 1 << 64))
-P = np.uint64(0x100000001B3)
-_M1 = np.uint64(0xFF51AFD7ED558CCD)
-_M2 = np.uint64(0xC4CEB9FE1A85EC53)
-_S33 = np.uint64(33)
+U64 = np.uint64
+K1 = U64(0x9E3779B97F4A7C15)
+K2 = U64(0xC2B2AE3D27D4EB4F)
+K3 = U64(0x165667B19E3779F9)
+M = U64(0xFF51AFD7ED558CCD)
+P = U64(0x100000001B3)
+P_INV = U64(pow(int(P), -1, 1 << 64))
+PAD = 8  # a buffer ends with at least this many separator bytes, so 8-byte loads stay inside it
+_MASK = np.array([0] + [(1 << (8 * i)) - 1 for i in range(1, 8)] + [(1 << 64) - 1], dtype=U64)
+_S32, _S29 = U64(32), U64(29)
 _powers: dict[str, np.ndarray] = {}
 
 
-def _power_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Q^j and Q^-j for j < n, cached and grown geometrically (8 bytes each per buffer byte)."""
-    have = _powers.get("q")
-    if have is None or have.size < n:
-        size = max(n, 2 * (have.size if have is not None else 0), 1 << 16)
-        with np.errstate(over="ignore"):
-            q = np.full(size, Q, dtype=np.uint64)
-            q[0] = 1
-            np.cumprod(q, out=q)
-            inv = np.full(size, Q_INV, dtype=np.uint64)
-            inv[0] = 1
-            np.cumprod(inv, out=inv)
-        _powers["q"], _powers["inv"] = q, inv
-    return _powers["q"], _powers["inv"]
-
-
 def word_spans(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end byte offsets of the words in a folded buffer (word bytes are > 0x20)."""
+    """Start and end offsets of the words of a folded buffer (word bytes are > 0x20, separators <= 0x20)."""
     w = buf > 32
-    starts = np.flatnonzero(w[1:] & ~w[:-1]) + 1
-    ends = np.flatnonzero(w[:-1] & ~w[1:]) + 1
+    edges = np.flatnonzero(w[1:] != w[:-1])
+    edges += 1
     if w.size and w[0]:
-        starts = np.concatenate(([0], starts))
+        edges = np.concatenate((np.zeros(1, edges.dtype), edges))
     if w.size and w[-1]:
-        ends = np.concatenate((ends, [w.size]))
-    return starts, ends
+        edges = np.concatenate((edges, np.full(1, w.size, edges.dtype)))
+    return edges[0::2], edges[1::2]
 
 
 def word_codes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """uint64 code of every word span of `buf`."""
-    n = buf.size
-    q, inv = _power_tables(n + 1)
-    prefix = np.zeros(n + 1, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        np.multiply(buf.astype(np.uint64), q[:n], out=prefix[1:])
-        np.cumsum(prefix, out=prefix)
-        h = prefix[ends] - prefix[starts]
-        h *= inv[starts]
-        h ^= h >> _S33
-        h *= _M1
-        h ^= h >> _S33
-        h *= _M2
-        h ^= h >> _S33
+    """The uint64 code of every word span; `buf` must end with `PAD` separator bytes."""
+    if starts.size == 0:
+        return np.empty(0, U64)
+    if buf.size < PAD or buf[-PAD:].max() > 32:
+        raise ValueError("word_codes needs a buffer that ends with PAD separator bytes")
+    loads = np.ndarray(shape=(buf.size - 7,), dtype=U64, buffer=buf, offset=0, strides=(1,))
+    length = ends - starts
+    h = loads[starts]
+    h &= _MASK[np.minimum(length, 8)]
+    h *= K1
+    h += length.view(U64)  # lengths are positive int64: same bits
+    long = np.flatnonzero(length > 8)  # about one word in ten in English text
+    if long.size:
+        ls, ll = starts[long], length[long]
+        extra = loads[ls + 8] & _MASK[np.minimum(ll - 8, 8)]
+        extra *= K2
+        tail = loads[ends[long] - 8]
+        tail *= K3
+        tail[ll <= 16] = 0
+        extra += tail
+        h[long] += extra
+    h ^= h >> _S32
+    h *= M
+    h ^= h >> _S29
     return h
 
 
+def word_code(word: bytes) -> int:
+    """Reference implementation of one word's code (for tests and documentation)."""
+    mask = (1 << 64) - 1
+    n = len(word)
+    a0 = int.from_bytes(word[:8], "little")
+    a1 = int.from_bytes(word[8:16], "little") if n > 8 else 0
+    a2 = int.from_bytes(word[-8:], "little") if n > 16 else 0
+    h = (a0 * int(K1) + a1 * int(K2) + a2 * int(K3) + n) & mask
+    h ^= h >> 32
+    h = (h * int(M)) & mask
+    h ^= h >> 29
+    return h
+
+
+def _power_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P^j and P^-j for j < n, cached per process and grown geometrically (16 bytes per word of a batch)."""
+    have = _powers.get("p")
+    if have is None or have.size < n:
+        size = max(n, 2 * (have.size if have is not None else 0), 1 << 16)
+        p = np.full(size, P, dtype=U64)
+        p[0] = 1
+        np.cumprod(p, out=p)
+        inv = np.full(size, P_INV, dtype=U64)
+        inv[0] = 1
+        np.cumprod(inv, out=inv)
+        _powers["p"], _powers["inv"] = p, inv
+    return _powers["p"], _powers["inv"]
+
+
+def window_hashes(codes: np.ndarray, lengths: Iterable[int]) -> dict[int, np.ndarray]:
+    """For each k in `lengths`, the hashes of every k-word window of `codes` (len(codes) - k + 1 values)."""
+    m = codes.size
+    p, inv = _power_tables(m + 1)
+    prefix = np.empty(m + 1, dtype=U64)
+    prefix[0] = 0
+    np.multiply(codes, p[:m], out=prefix[1:])
+    np.cumsum(prefix, out=prefix)
+    out = {}
+    for k in lengths:
+        if k < 1:
+            raise ValueError("window length must be positive")
+        if m < k:
+            out[k] = np.empty(0, U64)
+            continue
+        h = prefix[k:] - prefix[: m - k + 1]
+        h *= inv[: m - k + 1]
+        out[k] = h
+    return out
+
+
 def ngram_hashes(codes: np.ndarray, k: int) -> np.ndarray:
-    """Hashes of every k-word window of `codes`: len(codes) - k + 1 values."""
-    m = codes.size - k + 1
-    if m <= 0:
-        return np.empty(0, dtype=np.uint64)
-    acc = codes[:m].copy()
-    with np.errstate(over="ignore"):
-        for j in range(1, k):
-            acc *= P
-            acc += codes[j : j + m]
-    return acc
+    """Hashes of every k-word window of `codes`."""
+    return window_hashes(codes, (k,))[k]
+
+
+def ngram_hash(codes: Iterable[int]) -> int:
+    """Reference implementation of one n-gram's hash from its word codes."""
+    mask = (1 << 64) - 1
+    h, pw = 0, 1
+    for c in codes:
+        h = (h + c * pw) & mask
+        pw = (pw * int(P)) & mask
+    return h
+
+
+def padded(data: bytes) -> np.ndarray:
+    """A folded byte string as the uint8 buffer the functions above take (adds the `PAD` tail)."""
+    return np.frombuffer(data + b" " * PAD, dtype=np.uint8)

@@ -1,169 +1,250 @@
-"""The test-set index: every item's n-grams, hashed once, in sorted arrays the scan probes.
+"""The test-set index: every item's n-grams, hashed once, in sorted arrays that the scan probes.
 
-Segments. An item's leakable text (`Item.texts()`) is indexed field by field: the question (for
-HellaSwag the context `ctx`, without the activity label, which is a category name), the answer or
-solution (GSM8K), and each choice on its own. N-grams never span two segments, because a question
-and its 3rd choice never sit side by side in the wild the way they sit in our item record.
+Segments. An item's leakable text is indexed field by field: the question (for HellaSwag the context `ctx`,
+without the activity label, which is a category name), the solution (GSM8K), and each choice on its own.
+N-grams never span two segments: a question and its third choice do not sit side by side in the wild the
+way they sit in our item record. GSM8K solutions are indexed twice, as released and without the calculator
+annotations (`<<48/2=24>>`) that copies on the web usually drop; the two are variants of one segment.
 
 Length rule (GPT-3 lowered n per benchmark from its items' lengths; we lower it per segment):
-- a segment of at least `ngram` words contributes its `ngram`-word n-grams;
-- a segment of `floor` .. `ngram`-1 words contributes itself, whole, as one n-gram of its own length:
-  it is found only where the complete segment appears;
+- a segment of at least `ngram` words contributes all its `ngram`-word n-grams;
+- a segment of `floor` .. `ngram`-1 words contributes itself, whole, as one unit: it is found only where
+  the complete segment appears (probed through its first `floor` words, its anchor);
 - a segment below `floor` words (default 8) is not indexed: "Which is a mammal?", "True", "4" appear on
-  countless pages that never saw the benchmark. An item none of whose segments reach `floor` words cannot
-  be detected by n-gram matching at all; it is counted as `undetectable` for its benchmark, never as clean
-  evidence.
+  countless pages that never saw the benchmark. Such segments still serve as companions (see `matcher`).
+  An item none of whose segments reaches `floor` words cannot be detected by n-gram matching at all; it is
+  counted as `undetectable` for its benchmark, never as clean evidence.
 
-Hashes: `hashing.word_codes` and `hashing.ngram_hashes`, the very functions the scan runs over corpus
-batches. Hits are re-checked word by word, so a 64-bit collision can never create a finding.
+Shared n-grams. A key that belongs to two or more different items (stock phrasing such as "which of the
+following is the best argument for the defendant's") is marked `shared`: a hit on it counts towards
+overlap, but never makes an item dirty on its own.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness.data import Item, load_benchmark
-from harness.leakage.hashing import ngram_hashes, word_codes, word_spans
-from harness.leakage.normalize import words
+from harness.data import BenchmarkSet, load_benchmark
+from harness.leakage.hashing import padded, window_hashes, word_codes, word_spans
+from harness.leakage.normalize import ASCII_FOLD, word_bytes
 
-PREFILTER_BITS = 24  # at most a 16M-entry byte table per probed length
+HASH_VERSION = 1  # bump when normalisation or hashing changes: resumed scans must not mix versions
+TABLE_BITS_MAX = 24  # prefilter: at most 2^24 one-byte slots (16 MiB) per probed window length
+_CALCULATOR = re.compile(r"<<[^<>]*>>")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Segment:
-    field: str
-    words: tuple[str, ...]
+    """One indexed field (or a variant of one) of one item."""
+
+    item: int  # position in TestIndex.items
+    field: str  # "question", "ctx", "answer", "choices[2]", "answer (plain)"
+    group: int  # segment id of the primary segment this one is a variant of (its own id if primary)
+    text: bytes  # normalised words joined by single spaces, UTF-8
+    n_words: int
+    units: int  # indexed units: n-grams, 1 for a short segment, 0 below the floor
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class IndexedItem:
     item_id: str
     benchmark: str
-    segments: list[Segment]
-    first_gid: int  # the item's n-grams have global ids first_gid .. first_gid + n_ngrams - 1
-    n_ngrams: int
+    segments: tuple[int, ...]  # segment ids, primary segments first in field order
+    detectable: bool
 
 
 @dataclass
 class TestIndex:
-    """Sorted n-gram hashes per n-gram length, with the item/segment/position each came from."""
+    """Sorted n-gram hashes per probed window length, and where each unit came from."""
 
     ngram: int
     floor: int
     items: list[IndexedItem]
+    segments: list[Segment]
     benchmarks: dict[str, dict]  # name -> {"split", "items", "content_sha256", "source"}
-    keys: dict[int, np.ndarray] = field(default_factory=dict)  # length -> sorted uint64 hashes
-    gids: dict[int, np.ndarray] = field(default_factory=dict)  # length -> global n-gram id per key
-    gid_item: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
-    gid_segment: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
-    gid_pos: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
-    gid_len: np.ndarray = field(default_factory=lambda: np.empty(0, np.int16))  # words a hit must match
-    prefilter: dict[int, tuple[int, np.ndarray]] = field(default_factory=dict)  # length -> (bits, table)
+    keys: dict[int, np.ndarray] = field(default_factory=dict)  # window length -> sorted uint64 hashes
+    gids: dict[int, np.ndarray] = field(default_factory=dict)  # window length -> unit id of each key
+    unit_segment: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    unit_pos: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))  # first word in the segment
+    unit_len: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))  # words a hit must match
+    unit_shared: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+    tables: dict[int, tuple[int, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @property
     def lengths(self) -> list[int]:
         return sorted(self.keys)
 
+    @property
+    def n_units(self) -> int:
+        return int(self.unit_segment.size)
+
+    def fingerprint(self) -> str:
+        """Identifies what this index matches: benchmark contents, rule parameters, hashing version."""
+        h = hashlib.sha256(f"v{HASH_VERSION} n={self.ngram} floor={self.floor}".encode())
+        for name in sorted(self.benchmarks):
+            h.update(f"|{name}:{self.benchmarks[name].get('content_sha256')}".encode())
+        h.update(str(len(self.items)).encode())
+        return h.hexdigest()
+
     def summary(self) -> dict:
         return {
-            "ngrams": int(self.gid_item.size),
-            "unique_hashes": int(sum(np.unique(k).size for k in self.keys.values())),
-            "lengths": self.lengths,
+            "units": self.n_units,
+            "shared_units": int(self.unit_shared.sum()),
+            "window_lengths": self.lengths,
+            "segments": len(self.segments),
         }
 
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["tables"] = {}  # rebuilt on arrival: cheaper to recompute than to ship 16 MiB per worker
+        return state
 
-def item_segments(item: Item) -> list[Segment]:
-    """The leakable text of one item, as separately indexed segments (see module docstring)."""
-    texts = item.texts()
-    if item.benchmark == "hellaswag" and "ctx" in item.row:
-        texts = {"ctx": item.row["ctx"], **{k: v for k, v in texts.items() if k != "question"}}
-    out = []
-    for name, text in texts.items():
-        if isinstance(text, str) and text:
-            out.append(Segment(name, tuple(words(text))))
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.tables = {k: prefilter_table(v) for k, v in self.keys.items()}
+
+
+def item_fields(bs: BenchmarkSet, i: int) -> list[tuple[str, str]]:
+    """The leakable fields of item `i` of a benchmark set, primary fields only, in a fixed order."""
+    item = bs.items[i]
+    out: list[tuple[str, str]] = []
+    if bs.benchmark == "hellaswag":
+        out.append(("ctx", str(bs.rows[item.row].get("ctx") or item.question)))
+    else:
+        out.append(("question", item.question))
+    out += [(f"choices[{j}]", c) for j, c in enumerate(item.choices)]
+    if item.answer and item.answer not in item.choices:
+        out.append(("answer", item.answer))
     return out
 
 
-def build_index(items_by_benchmark: dict[str, Sequence[Item]], *, ngram: int = 13, floor: int = 8,
-                benchmark_meta: dict[str, dict] | None = None) -> TestIndex:
-    """Index the items of several benchmarks (pure: items in, index out)."""
+def field_variants(benchmark: str, name: str, text: str) -> list[tuple[str, str]]:
+    """Other spellings of a field that leak in the wild (see module docstring)."""
+    if benchmark == "gsm8k" and name == "answer" and _CALCULATOR.search(text):
+        return [("answer (plain)", _CALCULATOR.sub("", text))]
+    return []
+
+
+def build_index(sets: Sequence[BenchmarkSet], *, ngram: int = 13, floor: int = 8) -> TestIndex:
+    """Index the items of several benchmark sets (pure: sets in, index out)."""
     if ngram < 1 or floor < 1:
         raise ValueError("ngram and floor must be positive")
     floor = min(floor, ngram)
-    indexed: list[IndexedItem] = []
-    pending: list[tuple[int, int, int, tuple[str, ...]]] = []  # (item, segment, k, words)
-    for name in items_by_benchmark:
-        for item in items_by_benchmark[name]:
-            segments = item_segments(item)
-            for s_index, seg in enumerate(segments):
-                if len(seg.words) >= floor:
-                    pending.append((len(indexed), s_index, min(ngram, len(seg.words)), seg.words))
-            indexed.append(IndexedItem(item.item_id, item.benchmark, segments, 0, 0))
-    # All segments' words in one buffer, hashed by the scan's own vectorised code.
-    buf = np.frombuffer(b"\0".join(" ".join(w).encode("utf-8") for *_, w in pending), dtype=np.uint8)
-    starts, ends = word_spans(buf)
-    codes = word_codes(buf, starts, ends)
-    hashes, lengths, g_item, g_seg, g_pos = [], [], [], [], []
-    offset = 0
-    gid = 0
-    for item_i, s_index, k, seg_words in pending:
-        seg_codes = codes[offset : offset + len(seg_words)]
-        offset += len(seg_words)
-        # A short segment is keyed by its first `floor` words (its anchor), so the scan probes only two
-        # window lengths; a hit on an anchor is then verified against the whole segment (gid_len = k).
-        h = ngram_hashes(seg_codes[:floor] if k < ngram else seg_codes, floor if k < ngram else k)
-        if indexed[item_i].n_ngrams == 0:
-            indexed[item_i].first_gid = gid
-        indexed[item_i].n_ngrams += h.size
-        hashes.append(h)
-        lengths.append(np.full(h.size, k, np.int16))
-        g_item.append(np.full(h.size, item_i, np.int32))
-        g_seg.append(np.full(h.size, s_index, np.int32))
-        g_pos.append(np.arange(h.size, dtype=np.int32))
-        gid += h.size
-    if offset != codes.size:
-        raise AssertionError("index word count mismatch")  # would mean the two tokenisers disagree
-    all_h = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
-    all_len = np.concatenate(lengths) if lengths else np.empty(0, np.int16)
-    index = TestIndex(
-        ngram=ngram,
-        floor=floor,
-        items=indexed,
-        benchmarks=benchmark_meta or {},
-        gid_item=np.concatenate(g_item) if g_item else np.empty(0, np.int32),
-        gid_segment=np.concatenate(g_seg) if g_seg else np.empty(0, np.int32),
-        gid_pos=np.concatenate(g_pos) if g_pos else np.empty(0, np.int32),
-        gid_len=all_len,
-    )
-    all_gids = np.arange(all_h.size, dtype=np.int64)
-    key_len = np.where(all_len < ngram, floor, ngram)
-    for k in np.unique(key_len).tolist():
-        sel = key_len == k
-        order = np.argsort(all_h[sel], kind="stable")
-        index.keys[int(k)] = all_h[sel][order]
-        index.gids[int(k)] = all_gids[sel][order]
-        # Per-length prefilter: a byte table of >= 8 slots per key (cache-sized for the few short keys).
-        bits = int(min(PREFILTER_BITS, max(16, int(np.ceil(np.log2(max(1, sel.sum()) * 8))))))
-        table = np.zeros(1 << bits, dtype=np.uint8)
-        table[(index.keys[int(k)] >> np.uint64(64 - bits)).astype(np.int64)] = 1
-        index.prefilter[int(k)] = (bits, table)
-    return index
-
-
-def load_index(benchmarks: Sequence[str], *, ngram: int = 13, floor: int = 8) -> TestIndex:
-    """Build the index for benchmarks loaded through the data layer (their eval splits)."""
-    items: dict[str, Sequence[Item]] = {}
+    items: list[IndexedItem] = []
+    segments: list[Segment] = []
     meta: dict[str, dict] = {}
-    for name in benchmarks:
-        bs = load_benchmark(name)
-        items[name] = bs.items
-        meta[name] = {
+    for bs in sets:
+        meta[bs.benchmark] = {
             "split": bs.split,
             "items": len(bs),
             "content_sha256": bs.content_sha256,
             "source": bs.source.to_dict(),
         }
-    return build_index(items, ngram=ngram, floor=floor, benchmark_meta=meta)
+        for i, item in enumerate(bs.items):
+            ids: list[int] = []
+            seen: set[bytes] = set()
+            for name, raw in item_fields(bs, i):
+                group = -1
+                for vname, vtext in [(name, raw), *field_variants(bs.benchmark, name, raw)]:
+                    w = word_bytes(vtext)
+                    text = b" ".join(w)
+                    if not w or text in seen:
+                        continue
+                    seen.add(text)
+                    sid = len(segments)
+                    group = sid if group < 0 else group
+                    units = 0 if len(w) < floor else 1 if len(w) < ngram else len(w) - ngram + 1
+                    segments.append(Segment(len(items), vname, group, text, len(w), units))
+                    ids.append(sid)
+            detectable = any(segments[s].units for s in ids)
+            items.append(IndexedItem(item.item_id, bs.benchmark, tuple(ids), detectable))
+    index = TestIndex(ngram=ngram, floor=floor, items=items, segments=segments, benchmarks=meta)
+    _hash_units(index)
+    return index
+
+
+def _hash_units(index: TestIndex) -> None:
+    """Hash every unit with the scan's own vectorised code, in one buffer, and sort the keys."""
+    n, f = index.ngram, index.floor
+    indexed = [s for s in index.segments if s.units]
+    sid = np.array([i for i, s in enumerate(index.segments) if s.units], dtype=np.int64)
+    lengths = np.array([s.n_words for s in indexed], dtype=np.int64)
+    buf = padded(b" " + b" ".join(s.text for s in indexed).translate(ASCII_FOLD) + b" ")
+    starts, ends = word_spans(buf)
+    codes = word_codes(buf, starts, ends)
+    if codes.size != int(lengths.sum()):
+        raise AssertionError("index word count mismatch")  # would mean the two tokenisers disagree
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])) if lengths.size else lengths
+    hashes = window_hashes(codes, sorted({n, f}))
+    long = lengths >= n
+    # Long segments: every n-word window inside the segment.
+    counts = np.where(long, lengths - n + 1, 0)
+    seg_of = np.repeat(np.arange(lengths.size), counts)
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    pos_long = np.arange(seg_of.size) - first
+    key_long = hashes[n][offsets[seg_of] + pos_long] if seg_of.size else np.empty(0, np.uint64)
+    # Short segments: one unit, keyed by the anchor (first `floor` words), verified over the whole segment.
+    short = np.flatnonzero(~long)
+    key_short = hashes[f][offsets[short]] if short.size else np.empty(0, np.uint64)
+    unit_seg = np.concatenate((sid[seg_of], sid[short])).astype(np.int32)
+    unit_pos = np.concatenate((pos_long, np.zeros(short.size, np.int64))).astype(np.int32)
+    unit_len = np.concatenate((np.full(seg_of.size, n), lengths[short])).astype(np.int32)
+    unit_key = np.concatenate((key_long, key_short))
+    probe_len = np.concatenate((np.full(seg_of.size, n), np.full(short.size, f)))
+    index.unit_segment, index.unit_pos, index.unit_len = unit_seg, unit_pos, unit_len
+    seg_item = np.array([s.item for s in index.segments], dtype=np.int64)
+    unit_item = seg_item[unit_seg] if unit_seg.size else np.empty(0, np.int64)
+    index.unit_shared = np.zeros(unit_key.size, bool)
+    for k in sorted(set(probe_len.tolist())):
+        sel = np.flatnonzero(probe_len == k)
+        by_key = sel[np.argsort(unit_key[sel], kind="stable")]
+        index.keys[k] = unit_key[by_key]
+        index.gids[k] = by_key.astype(np.int32)
+        index.unit_shared[by_key] = _shared(index.keys[k], unit_item[by_key])
+        index.tables[k] = prefilter_table(index.keys[k])
+
+
+def _shared(keys: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """For sorted keys: whether each key's run of equal keys belongs to more than one item."""
+    if keys.size == 0:
+        return np.zeros(0, bool)
+    run_start = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    starts = np.zeros(keys.size, bool)
+    starts[run_start] = True
+    run = np.cumsum(starts) - 1
+    lo = np.minimum.reduceat(items, run_start)
+    hi = np.maximum.reduceat(items, run_start)
+    return (lo != hi)[run]
+
+
+def prefilter_table(keys: np.ndarray) -> tuple[int, np.ndarray]:
+    """A one-byte-per-slot fingerprint table over sorted keys: slot = top `bits` bits of the hash, value =
+    the next 8 bits forced odd (0 = empty, 2 = several keys with different fingerprints: always probe).
+
+    At the default sizes about 0.3% of corpus windows get past it to the exact `searchsorted`.
+    """
+    bits = int(min(TABLE_BITS_MAX, max(12, int(np.ceil(np.log2(max(1, keys.size) * 16))))))
+    table = np.zeros(1 << bits, dtype=np.uint8)
+    if keys.size:
+        slot = (keys >> np.uint64(64 - bits)).astype(np.intp)
+        fp = fingerprint_bits(keys, bits)
+        table[slot] = fp
+        clash = np.zeros(table.size, bool)
+        clash[slot[table[slot] != fp]] = True
+        table[clash] = 2
+    return bits, table
+
+
+def fingerprint_bits(hashes: np.ndarray, bits: int) -> np.ndarray:
+    """The 8-bit fingerprint stored in a prefilter slot: the bits right below the slot bits, made odd."""
+    return (((hashes >> np.uint64(56 - bits)) & np.uint64(0xFF)) | np.uint64(1)).astype(np.uint8)
+
+
+def load_index(benchmarks: Sequence[str], *, ngram: int = 13, floor: int = 8) -> TestIndex:
+    """Build the index for benchmarks loaded through the data layer (their evaluation splits)."""
+    return build_index([load_benchmark(name) for name in benchmarks], ngram=ngram, floor=floor)

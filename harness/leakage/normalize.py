@@ -1,70 +1,138 @@
-"""Text normalisation shared by the test-set index and the corpus scan.
+"""Text normalisation, applied identically to test items and to training text.
 
-The rule (documented in docs/scan.md), applied identically to test items and training text:
-1. Unicode NFKC (only when the text is not pure ASCII: NFKC leaves ASCII unchanged), so full-width
-   letters, ligatures and compatibility forms match their plain spellings;
-2. lower case (`str.lower`), then NFKC again for the few characters whose lower case is not NFKC;
-3. words are maximal runs of Unicode letters and digits (`[^\\W_]+`); everything else (punctuation,
-   underscores, symbols, whitespace, line breaks) only separates words.
-So "Question: What's 2+2?\\n A) 4" has the words `question what s 2 2 a 4`.
+The rule (docs/scan.md repeats it):
+1. Unicode NFKC, then case folding (`str.casefold`: lower case, plus ß -> ss and final sigma -> sigma),
+   then NFKC again (a few case-folded characters are not NFKC-normal). Full-width letters, ligatures,
+   compatibility forms and case all match their plain spellings.
+2. Words are maximal runs of Unicode letters and digits (`[^\\W_]+`). Everything else (punctuation,
+   underscores, symbols, whitespace, line breaks, control characters) only separates words.
+So "Question: What's 2+2?\\n A) Four" has the words `question what s 2 2 a four`.
+
+Two implementations of the same rule: `words` (regex over Python strings: the reference, used for test
+items and for locating matches) and `fold_bytes` (what the scan uses: ASCII text is folded byte-wise by one
+`bytes.translate`, which is the same rule on ASCII; other text takes the reference path once and is then
+plain words). The property tests hold the two equal on arbitrary text.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 WORD_RE = re.compile(r"[^\W_]+")
-# The batch tokeniser also yields the record separator "\x00" as a token of its own, so one regex pass
-# over a whole batch keeps record boundaries (n-grams never span two records).
-TOKEN_RE = re.compile(r"[^\W_]+|\x00")
-SEPARATOR = "\x00"
+_NON_WORD_RE = re.compile(r"[\W_]+")
 
 
 def fold(text: str) -> str:
-    """NFKC + lower case: the character-level half of the rule (word splitting is the other half)."""
+    """NFKC + case folding: the character half of the rule (word splitting is the other half)."""
     if text.isascii():
-        return text.lower()
-    text = unicodedata.normalize("NFKC", text).lower()
+        return text.lower()  # on ASCII, NFKC is the identity and casefold is lower
+    text = unicodedata.normalize("NFKC", text).casefold()
     return unicodedata.normalize("NFKC", text)
 
 
 def words(text: str) -> list[str]:
-    """The normalised words of `text`."""
+    """The normalised words of `text` (the reference implementation of the rule)."""
     return WORD_RE.findall(fold(text))
 
 
 def normalize(text: str) -> str:
-    """The normalised text: its words joined by single spaces (idempotent)."""
+    """The normalised text: its words joined by single spaces. Idempotent."""
     return " ".join(words(text))
 
 
-# Common non-ASCII punctuation and spaces that are word separators under the rule and whose NFKC form
-# contains no letter or digit: removing them first lets most "almost ASCII" web text take the fast path.
-_PUNCT_RE = re.compile("[\u00a0\u00ab\u00b7\u00bb\u2010-\u2015\u2018-\u201f\u2022\u2026\u2032\u2033\u3000]")
-_ASCII_FOLD = bytes(
-    (b if (chr(b).isalnum() and not chr(b).isupper()) or b == 0 or b >= 128 else ord(chr(b).lower()) if chr(b).isupper() else 32)
-    for b in range(256)
+# ASCII bytes -> folded bytes: upper case to lower case, letters and digits kept, every other ASCII byte
+# (punctuation, whitespace, controls, NUL) to a space. Bytes >= 0x80 only reach it from the reference path,
+# whose output is already words and spaces, and are kept: in UTF-8 they belong to a word.
+ASCII_FOLD = bytes(
+    (b + 32 if 65 <= b <= 90 else b if (48 <= b <= 57 or 97 <= b <= 122 or b >= 128) else 32) for b in range(256)
 )
 
 
-def to_bytes(text: str) -> bytes:
-    """UTF-8 bytes whose ASCII-folded words (see `ascii_fold`) are exactly `words(text)`.
+@lru_cache(maxsize=1)
+def _separator_re() -> re.Pattern[str]:
+    """Non-ASCII characters that the rule only ever turns into a separator, whatever surrounds them.
 
-    ASCII text is passed through (folding it byte-wise is the same rule); other text is normalised in
-    Python first (the slow path) and then contains only words and spaces.
+    A character qualifies if it is not a letter or digit, is not a combining mark (those can compose with
+    the previous letter under NFKC), and neither it nor its case-folded form normalises to anything holding
+    a letter or digit ("™" -> "TM" and "½" -> "1⁄2" do not qualify; "’", "—", "«", "©", "€" do). Replacing
+    such characters by spaces keeps every character offset and lets almost-ASCII web text (curly quotes,
+    dashes, bullets, non-breaking spaces) take the byte-wise path.
     """
-    if SEPARATOR in text:
-        text = text.replace(SEPARATOR, " ")
-    if not text.isascii():
-        stripped = _PUNCT_RE.sub(" ", text)
-        if not stripped.isascii():
-            return " ".join(words(text)).encode("utf-8")
-        text = stripped
-    return text.encode("ascii")
+    ranges: list[tuple[int, int]] = []
+    for cp in (*range(0x80, 0x10000), *range(0x1F000, 0x1FB00)):  # the BMP and the emoji blocks
+        ch = chr(cp)
+        if 0xD800 <= cp <= 0xDFFF or ch.isalnum() or unicodedata.combining(ch):
+            continue
+        if unicodedata.category(ch) in ("Cn", "Co", "Mn", "Mc", "Me"):
+            continue
+        forms = (unicodedata.normalize("NFKC", ch), unicodedata.normalize("NFKC", ch.casefold()))
+        if any(c.isalnum() or c == "_" for form in forms for c in form):
+            continue
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1] = (ranges[-1][0], cp)
+        else:
+            ranges.append((cp, cp))
+    body = "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+    return re.compile(f"[{body}]")
 
 
-def encode_batch(texts: list[str]) -> bytes:
-    """Folded UTF-8 of many texts separated by NUL bytes: lower-case ASCII letters, digits, non-ASCII
-    word bytes, spaces, and NUL. One `bytes.translate` folds the whole batch."""
-    return b"\0".join(map(to_bytes, texts)).translate(_ASCII_FOLD)
+def fold_bytes(text: str) -> bytes:
+    """UTF-8 bytes of `text` whose words, after `ASCII_FOLD`, are exactly `words(text)`.
+
+    Same length as `text` (byte offset = character offset) whenever the text is ASCII once the
+    separator-only characters are blanked, which is the common case and the fast one; otherwise the
+    reference rule runs and the result is the words joined by spaces (offsets are then recovered with
+    `char_offset` when a match needs one).
+    """
+    if text.isascii():
+        return text.encode("ascii")
+    blanked = _separator_re().sub(" ", text)
+    if blanked.isascii():
+        return blanked.encode("ascii")
+    return _NON_WORD_RE.sub(" ", fold(text)).encode("utf-8")
+
+
+def word_bytes(text: str) -> list[bytes]:
+    """`words(text)` as UTF-8 byte strings, through the scan's own fast path (equal by the property tests)."""
+    return fold_bytes(text).translate(ASCII_FOLD).split()
+
+
+def is_fast(text: str) -> bool:
+    """Whether `fold_bytes(text)` keeps character offsets (see there)."""
+    return text.isascii() or _separator_re().sub(" ", text).isascii()
+
+
+def char_offset(text: str, word_index: int) -> int:
+    """Character offset in `text` where its `word_index`-th normalised word begins (len(text) if none).
+
+    On the fast path the folded bytes line up with the characters. Otherwise the text is walked in
+    whitespace-separated chunks (NFKC and case folding never act across whitespace) and the chunk holding
+    the word is bisected, so a match can be pointed at in the original whatever NFKC did to the lengths.
+    """
+    if is_fast(text):
+        folded = fold_bytes(text).translate(ASCII_FOLD)
+        for i, m in enumerate(_FOLDED_WORD_RE.finditer(folded)):
+            if i == word_index:
+                return m.start()
+        return len(text)
+    seen = 0
+    for chunk in re.finditer(r"\S+", text):
+        s = chunk.group()
+        count = len(words(s))
+        if seen + count > word_index:
+            need = word_index - seen
+            lo, hi = 1, len(s)  # smallest prefix holding more than `need` words ends in the word's first char
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if len(words(s[:mid])) > need:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            return chunk.start() + lo - 1
+        seen += count
+    return len(text)
+
+
+_FOLDED_WORD_RE = re.compile(rb"[^ ]+")

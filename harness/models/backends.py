@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,12 +96,21 @@ def backend_spec(
     if backend not in BACKENDS:
         raise BackendError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
     extra = dict(model_args or {})
-    for secret in ("api_key", "auth_token"):
+    for secret in ("api_key", "auth_token", "header"):
         if secret in extra:
-            raise BackendError(f"model arg '{secret}' is not accepted: pass the key with --api-key-env VAR")
+            raise BackendError(
+                f"model arg '{secret}' is not accepted: keys never go on the command line or into a "
+                "report; put the key in an environment variable and pass --api-key-env VAR"
+            )
+    if backend in ("hf", "vllm") and base_url:
+        raise BackendError(
+            f"--base-url is for the endpoint backends; backend '{backend}' loads the model itself"
+        )
+    check_model_args(backend, extra)
     name = BACKENDS[backend]
     if backend == "hf":
         resolved = resolve_model_name(model)
+        # float32 on CPU: lm-eval's "auto" would pick the checkpoint's bf16, slow and less exact on CPUs.
         args: dict[str, Any] = {"dtype": "float32", "device": "cpu", "batch_size": 8}
         path = Path(resolved).expanduser()
         if path.is_file() and path.suffix == ".gguf":
@@ -113,6 +124,10 @@ def backend_spec(
         resolved = resolve_model_name(model)
         path = Path(resolved).expanduser()
         args = {"pretrained": str(path.resolve()) if path.exists() else resolved, "dtype": "auto"}
+        if path.is_file() and path.suffix == ".gguf":
+            raise BackendError(
+                f"{model}: GGUF files run on --backend hf (transformers de-quantises them), not vllm"
+            )
         args.update({"batch_size": "auto", "seed": seed})
         args.update(extra)
         return BackendSpec(backend, name, args, True, False, model_identity(resolved))
@@ -136,9 +151,98 @@ def backend_spec(
     elif extra.get("tokenizer_backend") not in ("remote", "huggingface", "tiktoken"):
         args.update(tokenizer_backend=None, tokenized_requests=False)
     args.update(extra)
+    if chat and args.get("tokenizer_backend") is not None:
+        raise BackendError("openai-chat sends messages, not token ids: drop tokenizer_backend")
     loglikelihood = not chat and args.get("tokenizer_backend") is not None
     identity = {"endpoint": args["base_url"], "served_model": model}
     return BackendSpec(backend, name, args, loglikelihood, chat, identity)
+
+
+_ENDPOINT_ONLY = ("num_concurrent", "max_retries", "timeout", "tokenizer_backend", "tokenized_requests")
+_VLLM_ONLY = ("tensor_parallel_size", "data_parallel_size", "max_model_len", "gpu_memory_utilization")
+
+
+def check_model_args(backend: str, model_args: dict[str, Any]) -> None:
+    """Refuse options that the chosen backend would silently ignore or misread (e.g. tensor
+    parallelism on an endpoint), naming the option; anything else passes to lm-eval verbatim."""
+    if backend not in BACKENDS:
+        raise BackendError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
+    wrong: list[str] = []
+    if backend != "vllm":
+        wrong += [k for k in _VLLM_ONLY if k in model_args]
+    if backend in ("hf", "vllm"):
+        wrong += [k for k in _ENDPOINT_ONLY if k in model_args]
+    if wrong:
+        raise BackendError(f"option(s) {', '.join(sorted(wrong))} do not apply to backend '{backend}'")
+
+
+def parse_model_args(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """`["k=v", ...]` from the command line to a dict; values become int, float, bool or None where
+    they spell one (as lm-eval's own `--model_args` parsing does), else stay strings."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise BackendError(f"--model-arg {pair!r}: expected KEY=VALUE")
+        if key in out:
+            raise BackendError(f"--model-arg {key} given twice")
+        out[key] = _typed(raw.strip())
+    return out
+
+
+def _typed(raw: str) -> Any:
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            continue
+    return raw
+
+
+def require_api_key(api_key_env: str | None) -> None:
+    """Fail early, before any model or data work, when the named key variable is unset."""
+    if api_key_env is not None and not os.environ.get(api_key_env):
+        raise BackendError(f"--api-key-env {api_key_env}: that environment variable is not set or empty")
+
+
+def endpoint_models(route_url: str, api_key_env: str | None = None, timeout: float = 10.0) -> dict[str, Any]:
+    """What the server says it serves (`GET /v1/models`: ids, and vLLM's `root`, the weights path).
+
+    Recorded next to the endpoint so a report shows what answered; a server without the route is
+    noted, not an error (the scores still stand for "whatever this URL served").
+    """
+    import httpx
+
+    root = re.sub(r"/(chat/)?completions/?$", "", route_url.rstrip("/"))
+    headers = {}
+    if api_key_env and os.environ.get(api_key_env):
+        headers["Authorization"] = f"Bearer {os.environ[api_key_env]}"
+    last: Exception | None = None
+    for attempt in range(3):
+        try:
+            response = httpx.get(root + "/models", headers=headers, timeout=timeout)
+            if response.status_code == 401:
+                raise BackendError(
+                    f"{root}/models answered 401 Unauthorized: the endpoint needs a key (--api-key-env VAR)"
+                )
+            response.raise_for_status()
+            data = response.json().get("data") or []
+            keep = ("id", "root", "owned_by", "max_model_len")
+            return {"models": [{k: m.get(k) for k in keep if k in m} for m in data if isinstance(m, dict)]}
+        except BackendError:
+            raise
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            last = exc
+            time.sleep(0.5 * 2**attempt)
+    if isinstance(last, httpx.TransportError):
+        raise BackendError(f"endpoint {root} is not reachable: {type(last).__name__}: {last}")
+    return {"models": None, "error": f"{type(last).__name__}: {last}"}
 
 
 def model_identity(model: str) -> dict[str, Any]:

@@ -4,4 +4,13 @@ from harness.verify.claims import Claim, ClaimsError, ClaimsFile, Setting, load_
 from harness.verify.records import rescore
 from harness.verify.runner import VerifyError, run_verify
 
-__all__ = ["Claim", "ClaimsError", "ClaimsFile", "Setting", "VerifyError", "load_claims", "rescore", "run_verify"]
+__all__ = [
+    "Claim",
+    "ClaimsError",
+    "ClaimsFile",
+    "Setting",
+    "VerifyError",
+    "load_claims",
+    "rescore",
+    "run_verify",
+]

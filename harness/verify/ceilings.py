@@ -16,7 +16,7 @@ The interval (``value_low``, ``value_high``) is a 95% range for that ceiling, fr
 noise, added as variances: the sampling error of the audit where only a sample was re-annotated
 (stratified by subject, with the finite-population correction), and the luck of a perfect model on
 the ambiguous questions (each credited with probability ``q``, independently). ``value_high``, the
-generous end, is what the verdict compares a claim with. Rationale: docs/verdicts.md.
+generous end, is what the verdict compares a claim with. Rationale: docs/verify.md.
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 
 A score means nothing without its setting (8-shot chain-of-thought GSM8K with a chat template is a
 different measurement from 5-shot plain GSM8K), so a claim carries the setting it was published
-under and the run reproduces that setting. Example (TOML, values in percent):
+under and the run reproduces that setting. Example (TOML, values in percent, one table per benchmark):
 
     model = "mattshumer/Reflection-Llama-3.1-70B"
     notes = "launch post, 2024-09-05"
 
-    [benchmarks.gsm8k]
+    [gsm8k]
     value = 99.2
     metric = "exact_match"
     filter = "flexible-extract"
@@ -15,6 +15,9 @@ under and the run reproduces that setting. Example (TOML, values in percent):
     chain_of_thought = true
     chat_template = true
     source = "https://..."
+
+The benchmark tables may also sit under a `[benchmarks]` table (`[benchmarks.gsm8k]`); an audit
+file's inline `[claims.gsm8k]` tables are the same tables one level down.
 """
 
 from __future__ import annotations
@@ -46,8 +49,17 @@ DEFAULT_METRIC = {
     "hellaswag": "acc_norm",
 }
 
-_BENCHMARK_KEYS = {"value", "metric", "filter", "n_shot", "chain_of_thought", "chat_template", "source", "notes"}
-_TOP_KEYS = {"model", "notes", "benchmarks"}
+_BENCHMARK_KEYS = {
+    "value",
+    "metric",
+    "filter",
+    "n_shot",
+    "chain_of_thought",
+    "chat_template",
+    "source",
+    "notes",
+}
+_TOP_KEYS = {"model", "notes", "benchmarks"}  # besides one table per benchmark name
 
 
 class ClaimsError(ValueError):
@@ -81,14 +93,15 @@ class Claim:
     benchmark: str
     value: float  # percent, as published
     setting: Setting
-    source: str
+    source: str | None = None  # where the claim was published; None when the file does not say
     notes: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """Flat, like the TOML table it came from (the setting's keys beside the value)."""
         return {
             "benchmark": self.benchmark,
             "value": self.value,
-            "setting": self.setting.to_dict(),
+            **self.setting.to_dict(),
             "source": self.source,
             "notes": self.notes,
         }
@@ -133,37 +146,61 @@ def load_claims(source: Path | str | dict[str, Any]) -> ClaimsFile:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ClaimsError(f"{where}: file not found") from None
+        except UnicodeDecodeError as exc:
+            raise ClaimsError(f"{where}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
+        except OSError as exc:
+            raise ClaimsError(f"{where}: cannot read ({exc.strerror})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ClaimsError(f"{where}: not valid TOML: {exc}") from None
     return parse_claims(data, where)
 
 
 def parse_claims(data: dict[str, Any], where: str = "<claims>") -> ClaimsFile:
-    unknown = set(data) - _TOP_KEYS
+    """Validate a parsed claims table; every error names the file and the key."""
+    if not isinstance(data, dict):
+        raise ClaimsError(f"{where}: claims must be a table of benchmark tables, got {type(data).__name__}")
+    unknown = set(data) - _TOP_KEYS - set(BENCHMARKS)
     if unknown:
-        raise ClaimsError(f"{where}: unknown top-level key(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+        raise ClaimsError(
+            f"{where}: unknown key(s) {sorted(unknown)}: not a benchmark ({', '.join(BENCHMARKS)}) "
+            f"nor one of {sorted(_TOP_KEYS)}"
+        )
     model = data.get("model")
     if model is not None and not isinstance(model, str):
         raise ClaimsError(f"{where}: 'model' must be a string")
     notes = data.get("notes", "")
     if not isinstance(notes, str):
         raise ClaimsError(f"{where}: 'notes' must be a string")
-    benches = data.get("benchmarks")
-    if not isinstance(benches, dict) or not benches:
-        raise ClaimsError(f"{where}: needs a [benchmarks.<name>] table for at least one benchmark")
-    claims = [_parse_claim(name, body, where) for name, body in benches.items()]
+    nested = data.get("benchmarks", {})
+    if not isinstance(nested, dict):
+        raise ClaimsError(f"{where}: 'benchmarks' must be a table of [benchmarks.<name>] tables")
+    tables: dict[str, tuple[str, Any]] = {}
+    for name, body in nested.items():
+        tables[name] = (f"benchmarks.{name}", body)
+    for name in BENCHMARKS:
+        if name in data:
+            if name in tables:
+                raise ClaimsError(f"{where}: [{name}] and [benchmarks.{name}] both given; keep one")
+            tables[name] = (name, data[name])
+    if not tables:
+        raise ClaimsError(
+            f"{where}: no claims: add a table per benchmark, e.g. [gsm8k] with value = 56.7 "
+            f"(benchmarks: {', '.join(BENCHMARKS)})"
+        )
+    claims = [_parse_claim(name, key, body, where) for name, (key, body) in tables.items()]
     return ClaimsFile(tuple(claims), model=model, notes=notes, path=None if where == "<claims>" else where)
 
 
-def _parse_claim(name: str, body: Any, where: str) -> Claim:
-    key = f"benchmarks.{name}"
+def _parse_claim(name: str, key: str, body: Any, where: str) -> Claim:
     if name not in BENCHMARKS:
         raise ClaimsError(f"{where}: [{key}]: unknown benchmark; known: {', '.join(BENCHMARKS)}")
     if not isinstance(body, dict):
         raise ClaimsError(f"{where}: [{key}] must be a table")
     unknown = set(body) - _BENCHMARK_KEYS
     if unknown:
-        raise ClaimsError(f"{where}: [{key}]: unknown key(s) {sorted(unknown)}; allowed: {sorted(_BENCHMARK_KEYS)}")
+        raise ClaimsError(
+            f"{where}: [{key}]: unknown key(s) {sorted(unknown)}; allowed: {sorted(_BENCHMARK_KEYS)}"
+        )
 
     value = body.get("value")
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -200,10 +237,16 @@ def _parse_claim(name: str, body: Any, where: str) -> Claim:
         )
 
     source = body.get("source")
-    if not isinstance(source, str) or not source.strip():
-        raise ClaimsError(f"{where}: {key}.source is required: where the claim was published (URL or citation)")
+    if source is not None and (not isinstance(source, str) or not source.strip()):
+        raise ClaimsError(f"{where}: {key}.source must be a non-empty string: where the claim was published")
     notes = body.get("notes", "")
     if not isinstance(notes, str):
         raise ClaimsError(f"{where}: {key}.notes must be a string")
     setting = Setting(metric=metric, filter=filt, n_shot=n_shot, **flags)
-    return Claim(benchmark=name, value=float(value), setting=setting, source=source.strip(), notes=notes)
+    return Claim(
+        benchmark=name,
+        value=float(value),
+        setting=setting,
+        source=source.strip() if source else None,
+        notes=notes,
+    )

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
@@ -41,7 +42,10 @@ SCHEMA = pa.schema(
         ("subject", pa.string()),
         ("prompt", pa.string()),  # JSON: lm-eval's request arguments, one entry per request
         ("response", pa.string()),  # JSON: raw responses (generations or [loglikelihood, is_greedy])
-        ("extracted", pa.string()),  # JSON: filtered_resps under the primary filter
+        # The answer under the primary metric: GSM8K's extracted number (or "[invalid]"); for multiple
+        # choice the index of the chosen option (argmax of the log-likelihoods, length-normalised for
+        # acc_norm, as lm-eval scores it)
+        ("extracted", pa.string()),
         ("target", pa.string()),
         ("correct", pa.float64()),  # the primary metric's value for this item
         ("metrics", pa.string()),  # JSON: {"metric,filter": value} for every metric lm-eval computed
@@ -88,7 +92,9 @@ def build_records(
             ours = _doc_text(bs.benchmark, bs.rows[row_index])
             theirs = _doc_text(bs.benchmark, sample["doc"])
             if ours != theirs:
-                raise RecordError(f"{task} doc {doc_id} does not match {item.item_id}: {theirs[:80]!r} != {ours[:80]!r}")
+                raise RecordError(
+                    f"{task} doc {doc_id} does not match {item.item_id}: {theirs[:80]!r} != {ours[:80]!r}"
+                )
             rec = by_row.setdefault(
                 row_index,
                 {
@@ -108,7 +114,7 @@ def build_records(
             for name in sample["metrics"]:
                 rec["metrics"][f"{name},{sample['filter']}"] = float(sample[name])
             if sample["filter"] == filter_name:
-                rec["extracted"] = _json(sample["filtered_resps"])
+                rec["extracted"] = _extracted(sample, metric)
                 if metric not in sample:
                     raise RecordError(f"{task}: lm-eval computed no '{metric}' (it has {sample['metrics']})")
                 rec["correct"] = float(sample[metric])
@@ -118,6 +124,25 @@ def build_records(
             raise RecordError(f"{rec['item_id']}: lm-eval logged no '{metric_key}' result")
         rec["metrics"] = _json(rec["metrics"])
     return records
+
+
+def _extracted(sample: dict[str, Any], metric: str) -> str:
+    """The model's answer in words a reader can check against `target`."""
+    resps = sample["filtered_resps"]
+    if metric == "exact_match":
+        return str(resps[0]) if isinstance(resps, list) and len(resps) == 1 else _json(resps)
+    # multiple choice: filtered_resps are [loglikelihood, is_greedy] per option; lm-eval picks the
+    # first argmax of the log-likelihoods, divided by the option's length in characters for acc_norm.
+    lls = np.array([float(r[0]) for r in resps])
+    if metric == "acc_norm":
+        delimiter = " "  # target_delimiter of all four multiple-choice tasks used here
+        lengths = np.array([float(len(arg[1].removeprefix(delimiter))) for arg in sample["arguments"]])
+        lls = lls / lengths
+    chosen = int(np.argmax(lls))
+    target = sample["target"]
+    if isinstance(target, int) and float(chosen == target) != float(sample.get(metric, -1)):
+        return _json(resps)  # could not reproduce lm-eval's choice: keep its raw numbers instead
+    return str(chosen)
 
 
 def write_records(path: Path, records: Iterable[dict[str, Any]]) -> None:
@@ -155,7 +180,9 @@ def rescore(
         else:
             parsed = [orjson.loads(m) for m in group["metrics"]]
             if any(metric_key not in m for m in parsed):
-                raise RecordError(f"{benchmark}: metric '{metric_key}' was not recorded; have {sorted(parsed[0])}")
+                raise RecordError(
+                    f"{benchmark}: metric '{metric_key}' was not recorded; have {sorted(parsed[0])}"
+                )
             values = [float(m[metric_key]) for m in parsed]
         clusters = group["subject"].tolist() if benchmark == "mmlu" else None
         out[str(benchmark)] = {

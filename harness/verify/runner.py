@@ -5,38 +5,52 @@ benchmark is evaluated with `lm_eval.evaluator.simple_evaluate` in the setting i
 task configs that read the data layer's local copies (`harness.verify.tasks`). Per-item samples are
 mapped back to our item ids (`harness.verify.records`); the statistics and verdicts come from
 `harness.verify.statistics` / `ceilings` / `verdict`. Everything a reader needs to trust or replay
-the numbers goes into `verify.json`; wall-clock facts live under its `"timing"` key only.
+the numbers goes into `verify.json`; wall-clock facts live under its `"timing"` key only, and paths
+inside the output folder are written relative to it, so equal inputs give byte-equal JSON.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
 import re
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 
-from harness.data import BENCHMARKS, get_spec, load_benchmark
-from harness.models.backends import BackendError, BackendSpec, api_key_environment, backend_spec
+from harness.data import BENCHMARKS, DataError, get_spec, load_benchmark
+from harness.data.items import BenchmarkSet
+from harness.models.backends import (
+    BackendError,
+    BackendSpec,
+    api_key_environment,
+    backend_spec,
+    endpoint_models,
+    require_api_key,
+)
 from harness.verify.claims import Claim, ClaimsFile, Setting, default_setting, load_claims
 from harness.verify.records import build_records, write_records
-from harness.verify.tasks import TaskPlan, prepare_task
+from harness.verify.tasks import TaskConfigError, TaskPlan, effective_shots, prepare_task
 
 SCHEMA_VERSION = "harness.verify/1"
 FLAGGING_VERDICTS = ("below claim", "implausible")
+DEFAULT_SEED = 1234
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 log = logging.getLogger(__name__)
 
 
 class VerifyError(ValueError):
-    """The run cannot proceed as asked (bad combination of options, unusable leakage file...)."""
+    """The run cannot proceed as asked (bad combination of options, unusable leakage file, a model or
+    endpoint that fails); the message says what to change."""
 
 
 def package_versions() -> dict[str, str | None]:
@@ -54,105 +68,155 @@ def run_verify(
     *,
     model: str,
     backend: str,
-    claims: Path | dict | None = None,
+    out_dir: Path,
+    claims: Path | str | dict | None = None,
     benchmarks: list[str] | None = None,
     limit: int | None = None,
-    seed: int = 1234,
+    sample: int | None = None,
+    seed: int = DEFAULT_SEED,
     clean_from: Path | None = None,
-    out_dir: Path,
     base_url: str | None = None,
     api_key_env: str | None = None,
     model_args: dict | None = None,
-    progress: bool = True,
     gen_kwargs: dict | None = None,
+    progress: bool = True,
 ) -> dict:
     """Verify claimed scores (or just measure, without claims); write verify.json/.md and items.parquet.
 
-    Returns the dict written to verify.json. `limit` is lm-eval's: the first N documents of each
-    lm-eval task, which for MMLU means N per subject. `gen_kwargs` overrides the tasks' generation
-    settings (e.g. {"max_gen_toks": 64} to bound CPU time); it is recorded, and it changes the setting.
+    Returns the dict written to verify.json (with "status" "clean" or "flagged" and a "headline").
+    `limit` is lm-eval's: the first N documents of each lm-eval task, which for MMLU means N per
+    subject. `sample` instead scores a seeded uniform random sample of N items per benchmark (the
+    statistics assume representative items, which a random sample is and a first-N cut may not be).
+    `gen_kwargs` overrides the tasks' generation settings (e.g. {"max_gen_toks": 64} to bound CPU
+    time); it is recorded, and the verdict says that the setting is no longer the claimed one.
+    Raises VerifyError, ClaimsError or BackendError (all ValueError) for bad input or a failed run.
     """
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if limit is not None and limit < 1:
-        raise VerifyError(f"--limit must be a positive number of items, got {limit}")
+    for name, value in (("limit", limit), ("sample", sample)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise VerifyError(f"--{name} must be a positive number of items, got {value!r}")
+    if limit is not None and sample is not None:
+        raise VerifyError("give --limit (first N items) or --sample (N random items), not both")
 
     claims_file: ClaimsFile | None = load_claims(claims) if claims is not None else None
     names = _benchmark_names(benchmarks, claims_file)
     spec = backend_spec(backend, model, base_url=base_url, model_args=model_args, seed=seed)
+    require_api_key(api_key_env)
     settings = {name: _setting_for(name, claims_file, spec) for name in names}
     _check_backend_can_run(spec, names)
     dirty_ids, leakage_info = _read_leakage(clean_from) if clean_from is not None else (None, None)
 
+    out_dir.mkdir(parents=True, exist_ok=True)
     task_dir = out_dir / "lm_eval_tasks"
-    data = {name: load_benchmark(name) for name in names}
-    plans = {name: prepare_task(data[name], settings[name], task_dir) for name in names}
-
-    from lm_eval import evaluator
-    from lm_eval.api.registry import get_model
-    from lm_eval.tasks import TaskManager
+    data: dict[str, BenchmarkSet] = {}
+    plans: dict[str, TaskPlan] = {}
+    selections: dict[str, dict[str, Any]] = {}
+    for name in names:
+        try:
+            data[name] = load_benchmark(name)
+            rows, selections[name] = _select_rows(data[name], limit, sample, seed)
+            plans[name] = prepare_task(data[name], settings[name], task_dir, rows=rows)
+        except (DataError, TaskConfigError) as exc:
+            raise VerifyError(f"{name}: {exc}") from exc
 
     sections: dict[str, Any] = {}
     all_records: list[dict[str, Any]] = []
     durations: dict[str, float] = {}
-    with api_key_environment(api_key_env):
+    identity = dict(spec.identity)
+    with api_key_environment(api_key_env), _quiet(not progress):
+        if spec.lm_eval_model.startswith("local-"):
+            identity["served_models"] = endpoint_models(spec.model_args["base_url"], api_key_env)
         t0 = time.monotonic()
-        lm = get_model(spec.lm_eval_model).create_from_arg_obj(dict(spec.model_args))
+        lm = _build_model(spec)
         durations["model_load_s"] = round(time.monotonic() - t0, 3)
+
+        from lm_eval import evaluator
+        from lm_eval.tasks import TaskManager
+
         task_manager = TaskManager(include_path=str(task_dir), include_defaults=False)
-        for name in names:
-            setting, plan = settings[name], plans[name]
+        # One lm-eval call per chat-template setting (the only per-benchmark option lm-eval takes per
+        # call; shot counts are in the task files): lm-eval's fixed cost per call is seconds.
+        for chat in sorted({settings[n].chat_template for n in names}):
+            group = [n for n in names if settings[n].chat_template == chat]
             if progress:
-                _say(f"[bold]{name}[/]: lm-eval task {plan.request}, {plan.num_fewshot}-shot, limit {limit}")
+                for name in group:
+                    _say(
+                        f"[bold]{name}[/]: lm-eval task {plans[name].request}, {plans[name].num_fewshot}-shot"
+                        f"{', chat template' if chat else ''}, {selections[name]['description']}"
+                    )
             t0 = time.monotonic()
-            result = evaluator.simple_evaluate(
-                model=lm,
-                tasks=[plan.request],
-                num_fewshot=plan.num_fewshot,
-                limit=limit,
-                task_manager=task_manager,
-                log_samples=True,
-                bootstrap_iters=0,  # our own intervals below; lm-eval's bootstrap would only cost time
-                apply_chat_template=setting.chat_template,
-                fewshot_as_multiturn=setting.chat_template and plan.num_fewshot > 0,
-                gen_kwargs=dict(gen_kwargs) if gen_kwargs else None,
-                random_seed=seed,
-                numpy_random_seed=seed,
-                torch_random_seed=seed,
-                fewshot_random_seed=seed,
-            )
-            durations[f"{name}_s"] = round(time.monotonic() - t0, 3)
+            try:
+                result = evaluator.simple_evaluate(
+                    model=lm,
+                    tasks=[plans[n].request for n in group],
+                    num_fewshot=None,  # each task file carries its own (tasks.prepare_task)
+                    limit=None,  # the selection is already in the task's data files (_select_rows)
+                    task_manager=task_manager,
+                    log_samples=True,
+                    bootstrap_iters=0,  # our own intervals below; lm-eval's bootstrap would only cost time
+                    apply_chat_template=chat,
+                    fewshot_as_multiturn=chat and any(plans[n].num_fewshot > 0 for n in group),
+                    gen_kwargs=dict(gen_kwargs) if gen_kwargs else None,
+                    random_seed=seed,
+                    numpy_random_seed=seed,
+                    torch_random_seed=seed,
+                    fewshot_random_seed=seed,
+                )
+            except Exception as exc:
+                raise VerifyError(_describe_failure(", ".join(group), spec, exc)) from exc
+            durations["lm_eval_chat_s" if chat else "lm_eval_s"] = round(time.monotonic() - t0, 3)
             if result is None:  # only on non-zero ranks of a distributed run
                 raise VerifyError("lm-eval returned no results (distributed worker?)")
-            records = build_records(data[name], result["samples"], plan.doc_rows, plan.subjects, setting.metric_key)
-            all_records.extend(records)
-            claim = claims_file.get(name) if claims_file else None
-            sections[name] = _benchmark_section(
-                name, data[name], setting, plan, claim, records, result, limit, dirty_ids
-            )
+            for name in group:
+                setting, plan = settings[name], plans[name]
+                records = build_records(
+                    data[name], result["samples"], plan.doc_rows, plan.subjects, setting.metric_key
+                )
+                claim = claims_file.get(name) if claims_file else None
+                sections[name] = _benchmark_section(
+                    name,
+                    data[name],
+                    setting,
+                    plan,
+                    claim,
+                    records,
+                    result,
+                    selections[name],
+                    gen_kwargs,
+                    dirty_ids,
+                )
+                all_records.extend(records)
+    sections = {name: sections[name] for name in names}
+    all_records.sort(key=lambda r: names.index(r["benchmark"]))
 
     write_records(out_dir / "items.parquet", all_records)
-    report = {
+    report: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "status": "clean",
         "headline": "",
         "versions": package_versions(),
-        "model": {"name": model, **spec.to_dict()},
+        "model": {"name": model, **spec.to_dict(), "identity": identity},
         "claims": claims_file.to_dict() if claims_file else None,
         "settings": {
             "benchmarks": names,
             "seed": seed,
             "limit": limit,
-            "limit_semantics": "first N documents of each lm-eval task (MMLU: per subject)",
+            "sample": sample,
+            "limit_semantics": "first N items of each benchmark (MMLU: of each subject), as lm-eval's --limit",
             "gen_kwargs": dict(gen_kwargs) if gen_kwargs else None,
+            "api_key_env": api_key_env,  # the variable's name only; its value is never recorded
             "clean_from": leakage_info,
+            "claims_not_run": sorted(c.benchmark for c in claims_file.claims if c.benchmark not in names)
+            if claims_file
+            else [],
             "files": {"items": "items.parquet", "markdown": "verify.md", "lm_eval_tasks": "lm_eval_tasks/"},
         },
         "benchmarks": sections,
     }
     report["status"], report["headline"] = _status_and_headline(sections, claims_file is not None)
+    report = _relocate(_sanitize(report), out_dir)
     report["timing"] = {
         "started_at": started_at,
         "total_s": round(time.monotonic() - started, 3),
@@ -160,15 +224,65 @@ def run_verify(
     }
     from harness.verify.summary import render_markdown
 
-    (out_dir / "verify.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    (out_dir / "verify.json").write_bytes(
+        orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    )
     (out_dir / "verify.md").write_text(render_markdown(report), encoding="utf-8")
-    return orjson.loads(orjson.dumps(report))
+    return report
 
 
 def _say(message: str) -> None:
     from rich.console import Console
 
     Console(stderr=True).print(message)
+
+
+@contextlib.contextmanager
+def _quiet(enabled: bool) -> Iterator[None]:
+    """Lower lm-eval's and datasets' info logging (tests, embedding callers); tqdm bars still show."""
+    if not enabled:
+        yield
+        return
+    loggers = [logging.getLogger(n) for n in ("lm_eval", "lm-eval", "datasets", "transformers")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _build_model(spec: BackendSpec) -> Any:
+    """lm-eval's model object for the spec; failures name the backend and the model."""
+    from lm_eval.api.registry import get_model
+
+    try:
+        cls = get_model(spec.lm_eval_model)
+    except Exception as exc:
+        hint = " (install the optional extra: pip install 'harness[vllm]')" if spec.backend == "vllm" else ""
+        raise VerifyError(f"lm-eval has no usable '{spec.lm_eval_model}' model{hint}: {exc}") from exc
+    try:
+        return cls.create_from_arg_obj(dict(spec.model_args))
+    except ImportError as exc:
+        hint = " (pip install 'harness[vllm]' on a machine with a GPU)" if spec.backend == "vllm" else ""
+        raise VerifyError(f"backend {spec.backend}: a required package is missing{hint}: {exc}") from exc
+    except Exception as exc:
+        what = spec.model_args.get("pretrained") or spec.model_args.get("model")
+        raise VerifyError(
+            f"backend {spec.backend}: could not load model {what!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _describe_failure(name: str, spec: BackendSpec, exc: Exception) -> str:
+    base = f"{name}: lm-eval failed on backend {spec.backend}: {type(exc).__name__}: {exc}"
+    if spec.lm_eval_model.startswith("local-"):
+        base += (
+            f" (endpoint {spec.model_args.get('base_url')}; check the URL, the served model name "
+            f"'{spec.model_args.get('model')}', and the key variable)"
+        )
+    return base
 
 
 def _benchmark_names(benchmarks: list[str] | None, claims_file: ClaimsFile | None) -> list[str]:
@@ -185,12 +299,15 @@ def _benchmark_names(benchmarks: list[str] | None, claims_file: ClaimsFile | Non
 
 
 def _setting_for(name: str, claims_file: ClaimsFile | None, spec: BackendSpec) -> Setting:
+    """The claim's setting (or lm-eval's default), with the shot count made explicit."""
     claim = claims_file.get(name) if claims_file else None
     setting = claim.setting if claim else default_setting(name)
+    fields = setting.to_dict()
     if spec.chat_only and not setting.chat_template:
         # A chat endpoint applies its chat template to every request; record that truthfully.
-        setting = Setting(**{**setting.to_dict(), "chat_template": True})
-    return setting
+        fields["chat_template"] = True
+    fields["n_shot"] = effective_shots(name, setting)
+    return Setting(**fields)
 
 
 def _check_backend_can_run(spec: BackendSpec, names: list[str]) -> None:
@@ -204,9 +321,47 @@ def _check_backend_can_run(spec: BackendSpec, names: list[str]) -> None:
             )
         raise BackendError(
             f"{', '.join(mc)}: scoring multiple-choice benchmarks on an endpoint needs the served model's "
-            "tokenizer to find where each answer starts: pass --model-arg tokenizer=PATH_OR_NAME "
-            "(or tokenizer_backend=remote for servers that expose one, such as vLLM)"
+            "tokenizer to find where each answer starts: pass --tokenizer PATH_OR_NAME "
+            "(or --model-arg tokenizer_backend=remote for servers that expose one, such as vLLM)"
         )
+
+
+def _select_rows(
+    bs: BenchmarkSet, limit: int | None, sample: int | None, seed: int
+) -> tuple[list[int] | None, dict[str, Any]]:
+    """Which rows lm-eval sees, and how they were chosen (recorded, and quoted in the verdict).
+
+    `limit` keeps lm-eval's meaning (the first N documents of each lm-eval task, so N per MMLU
+    subject) but is applied here, by writing only those rows, so lm-eval never has to process the
+    rest of a 10k-item set for a 10-item run. `sample` draws N rows uniformly without replacement.
+    """
+    n = len(bs.rows)
+    if limit is not None:
+        if bs.benchmark == "mmlu":
+            taken: dict[str, int] = {}
+            rows = []
+            for i, row in enumerate(bs.rows):
+                if taken.get(row["subject"], 0) < limit:
+                    taken[row["subject"]] = taken.get(row["subject"], 0) + 1
+                    rows.append(i)
+            how = f"first {limit} item{'s' if limit > 1 else ''} of each subject (--limit)"
+        else:
+            rows = list(range(min(limit, n)))
+            how = f"first {len(rows)} item{'s' if len(rows) > 1 else ''} (--limit)"
+        if len(rows) == n:
+            return None, {"method": "all", "n": None, "seed": None, "description": "all items"}
+        return rows, {"method": "first_n", "n": limit, "seed": None, "description": how}
+    if sample is None or sample >= n:
+        return None, {"method": "all", "n": None, "seed": None, "description": "all items"}
+    # A per-benchmark stream derived from the seed, so adding a benchmark does not change the others.
+    stream = int.from_bytes(hashlib.sha256(f"{seed}:{bs.benchmark}".encode()).digest()[:8], "little")
+    picked = np.random.default_rng(stream).choice(n, size=sample, replace=False)
+    return sorted(int(r) for r in picked), {
+        "method": "random_sample",
+        "n": sample,
+        "seed": seed,
+        "description": f"random sample of {sample} of {n} items (seed {seed})",
+    }
 
 
 def _read_leakage(path: Path) -> tuple[set[str], dict[str, Any]]:
@@ -228,16 +383,18 @@ def _read_leakage(path: Path) -> tuple[set[str], dict[str, Any]]:
             raise VerifyError(f"--clean-from {path}: items[{index}] lacks 'item_id' or 'dirty'")
         if item["dirty"]:
             dirty.add(str(item["item_id"]))
-    info = {"path": str(path.resolve()), "sha256": hashlib.sha256(raw).hexdigest(), "dirty_items": len(dirty)}
+    info = {"path": path.name, "sha256": hashlib.sha256(raw).hexdigest(), "dirty_items": len(dirty)}
     return dirty, info
 
 
 def _sanitize(value: Any) -> Any:
-    """lm-eval results as plain JSON: NaN/inf to None, no memory addresses."""
+    """lm-eval results as plain JSON: numpy scalars to Python, NaN/inf to None, no memory addresses."""
     if isinstance(value, dict):
         return {str(k): _sanitize(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_sanitize(v) for v in value]
+    if isinstance(value, np.generic):  # numpy scalars in lm-eval's results
+        value = value.item()
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str | int | bool) or value is None:
@@ -245,52 +402,82 @@ def _sanitize(value: Any) -> Any:
     return _ADDRESS.sub("", str(value))
 
 
+def _relocate(value: Any, out_dir: Path) -> Any:
+    """Paths inside the output folder as "./..." and lm-eval's own task folder as a placeholder, so the
+    JSON does not depend on where it was written (reproducible across folders)."""
+    from harness.verify.tasks import lm_eval_tasks_dir
+
+    replacements = [(str(out_dir.resolve()), "."), (str(lm_eval_tasks_dir()), "{lm_eval_tasks}")]
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            for old, new in replacements:
+                v = v.replace(old, new)
+            return v
+        if isinstance(v, dict):
+            return {walk(k): walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return v
+
+    return walk(value)
+
+
 def _benchmark_section(
     name: str,
-    bs: Any,
+    bs: BenchmarkSet,
     setting: Setting,
     plan: TaskPlan,
     claim: Claim | None,
     records: list[dict[str, Any]],
     result: dict[str, Any],
-    limit: int | None,
+    selection: dict[str, Any],
+    gen_kwargs: dict | None,
     dirty_ids: set[str] | None,
 ) -> dict[str, Any]:
     from harness.verify.ceilings import label_error_ceiling, no_ceiling_reason
-    from harness.verify.statistics import compare_subsets, measure, test_claim
+    from harness.verify.statistics import measure, stratified_estimate, test_claim
 
     correct = [r["correct"] for r in records]
     clusters = [r["subject"] for r in records] if name == "mmlu" else None
     measurement = measure(correct, clusters=clusters)
     lm_eval_value = result["results"].get(plan.request, {}).get(setting.metric_key)
-    if lm_eval_value is not None and abs(lm_eval_value - measurement.score) > 1e-9:
+    if lm_eval_value is not None and abs(float(lm_eval_value) - measurement.score) > 1e-9:
         raise VerifyError(
             f"{name}: per-item records give {measurement.score:.6f} but lm-eval reports {lm_eval_value:.6f} "
             f"for {setting.metric_key}; refusing to report inconsistent numbers"
         )
     ceiling = label_error_ceiling(name)
+    own = {plan.request, *plan.doc_rows}
+    partial = not bs.source.complete
+    subset = len(records) < len(bs)
     section: dict[str, Any] = {
         "title": get_spec(name).title,
         "setting": setting.to_dict(),
         "metric_key": setting.metric_key,
+        "partial": partial,
         "data": {
             "split": bs.split,
             "items_in_copy": len(bs),
             "items_scored": len(records),
             "complete": bs.source.complete,
-            "partial_note": None if bs.source.complete else (bs.source.note or "partial copy of the test set"),
-            "limited": limit is not None and len(records) < len(bs),
+            "partial_note": (bs.source.note or "partial copy of the test set") if partial else None,
+            "selection": selection,
+            "limited": subset,
             "content_sha256": bs.content_sha256,
             "source": bs.source.to_dict(),
         },
         "lm_eval": {
             **plan.to_dict(),
-            "results": _sanitize({t: result["results"][t] for t in sorted(result["results"])}),
-            "n_samples": _sanitize(result.get("n-samples", {})),
-            "configs": _sanitize({t: result["configs"][t] for t in sorted(result.get("configs", {}))}),
+            "results": _sanitize({t: result["results"][t] for t in sorted(result["results"]) if t in own}),
+            "n_samples": _sanitize({t: v for t, v in result.get("n-samples", {}).items() if t in own}),
+            "configs": _sanitize(
+                {t: result["configs"][t] for t in sorted(result.get("configs", {})) if t in own}
+            ),
         },
         "lm_eval_score": lm_eval_value,
         "measurement": measurement.to_dict(),
+        "full_test_estimate": None,
         "ceiling": ceiling.to_dict() if ceiling else None,
         "ceiling_note": None if ceiling else no_ceiling_reason(name),
         "claim": claim.to_dict() if claim else None,
@@ -298,57 +485,111 @@ def _benchmark_section(
         "verdict": None,
         "contamination": None,
     }
+    if name == "mmlu" and clusters is not None:
+        from harness.verify.ceilings import MMLU_TEST_SIZES
+
+        estimate = stratified_estimate(correct, clusters, MMLU_TEST_SIZES)
+        section["full_test_estimate"] = {
+            **estimate,
+            "note": "each subject weighted by its share of the 14042-question MMLU test set (stratified "
+            "estimator over the subjects scored); equals the plain mean on the complete test set",
+        }
+    caveats = _caveats(name, section, gen_kwargs)
+    section["caveats"] = caveats
     if claim is not None:
         from harness.verify.verdict import judge_claim
 
         claim_test = test_claim(measurement, claim.value / 100.0)
         verdict = judge_claim(name, claim.value / 100.0, measurement, ceiling, claim_test)
         section["claim_test"] = claim_test.to_dict()
-        section["verdict"] = _to_plain(verdict)
+        section["verdict"] = {"label": verdict.label, "reasons": [*verdict.reasons, *caveats]}
     if dirty_ids is not None:
-        section["contamination"] = _contamination(name, records, correct, clusters, dirty_ids, compare_subsets)
+        section["contamination"] = contamination_section(name, records, clusters, dirty_ids)
     return section
 
 
-def _to_plain(obj: Any) -> Any:
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    from dataclasses import asdict, is_dataclass
+def _caveats(name: str, section: dict[str, Any], gen_kwargs: dict | None) -> list[str]:
+    """Sentences that qualify any verdict on this benchmark: what differs from a full, faithful run."""
+    out = []
+    data = section["data"]
+    if section["partial"]:
+        out.append(f"{name} was measured on a partial copy of its test set: {data['partial_note']}")
+    selection = data["selection"]
+    if selection["method"] == "first_n" and data["limited"]:
+        out.append(
+            f"scored on the {selection['description']} only, not a random sample: the interval and the "
+            "test assume representative items"
+        )
+    elif selection["method"] == "random_sample":
+        out.append(f"scored on a {selection['description']}; the interval covers that sampling")
+    if gen_kwargs and get_spec(name).kind != "multiple_choice":
+        out.append(
+            f"generation settings were overridden ({', '.join(f'{k}={v}' for k, v in sorted(gen_kwargs.items()))}): "
+            "this is not the setting the claim was made under"
+        )
+    estimate = section.get("full_test_estimate")
+    if estimate and abs(estimate["score"] - section["measurement"]["score"]) >= 0.005:
+        out.append(
+            f"weighted by subject size as in the full MMLU test set, the estimate is "
+            f"{100 * estimate['score']:.1f}% (95% CI {100 * estimate['ci_low']:.1f}-{100 * estimate['ci_high']:.1f}), "
+            f"against {100 * section['measurement']['score']:.1f}% unweighted on these items"
+        )
+    return out
 
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return asdict(obj)
-    return obj
 
-
-def _contamination(
-    name: str,
-    records: list[dict[str, Any]],
-    correct: list[float],
-    clusters: list[str] | None,
-    dirty_ids: set[str],
-    compare_subsets: Any,
+def contamination_section(
+    name: str, records: list[dict[str, Any]], clusters: list[str] | None, dirty_ids: set[str]
 ) -> dict[str, Any]:
-    """Clean-versus-dirty accuracy: the clean score is the contamination-adjusted one."""
+    """Clean-versus-dirty accuracy and a test of the difference; the clean score is the
+    contamination-adjusted one. `clean`/`dirty` are measurements (score, n, interval), `p_value` tests
+    "same accuracy on both" (None when one subset is empty)."""
+    from harness.verify.statistics import compare_subsets, measure
+
+    correct = [r["correct"] for r in records]
     ids = [r["item_id"] for r in records]
     clean_mask = [i not in dirty_ids for i in ids]
     n_dirty = clean_mask.count(False)
-    prefix = f"{name}/"
-    dirty_for_benchmark = {i for i in dirty_ids if i.startswith(prefix)}
+    dirty_for_benchmark = {i for i in dirty_ids if i.startswith(f"{name}/")}
     out: dict[str, Any] = {
         "dirty_ids_for_benchmark": len(dirty_for_benchmark),
         "dirty_items_scored": n_dirty,
         "clean_items_scored": len(ids) - n_dirty,
         "dirty_not_scored": len(dirty_for_benchmark - set(ids)),
+        "clean": None,
+        "dirty": None,
+        "difference": None,
+        "p_value": None,
         "difference_test": None,
+        "adjusted_score": None,
         "note": "",
     }
+
+    def subset(mask: list[bool]) -> dict[str, Any]:
+        values = [c for c, m in zip(correct, mask, strict=True) if m]
+        labels = None if clusters is None else [s for s, m in zip(clusters, mask, strict=True) if m]
+        return measure(values, clusters=labels).to_dict()
+
     if n_dirty == 0:
+        out["clean"] = subset(clean_mask)
+        out["adjusted_score"] = out["clean"]["score"]
         out["note"] = "no scored item is flagged dirty: the measured score is already the clean score"
     elif n_dirty == len(ids):
+        out["dirty"] = subset([not m for m in clean_mask])
         out["note"] = "every scored item is flagged dirty: no clean score can be given"
     else:
-        out["difference_test"] = compare_subsets(correct, clean_mask, clusters=clusters).to_dict()
-        out["note"] = "difference = dirty - clean accuracy; the clean accuracy is the contamination-adjusted score"
+        test = compare_subsets(correct, clean_mask, clusters=clusters).to_dict()
+        out.update(
+            clean=test["clean"],
+            dirty=test["dirty"],
+            difference=test["difference"],
+            p_value=test["p_value"],
+            difference_test=test,
+            adjusted_score=test["clean"]["score"],
+        )
+        out["note"] = (
+            "difference = dirty - clean accuracy (positive: better on leaked items); the clean accuracy "
+            "is the contamination-adjusted score"
+        )
     return out
 
 
@@ -369,8 +610,8 @@ def _status_and_headline(sections: dict[str, Any], has_claims: bool) -> tuple[st
             parts.append(f"{name} claimed {sec['claim']['value']:g}% is {label} (measured {measured})")
         else:
             parts.append(f"{name} measured {measured}")
-        if not sec["data"]["complete"]:
+        if sec["partial"]:
             parts[-1] += " on a partial test set"
     if not has_claims:
-        return "clean", "No claims given; measured " + "; ".join(parts) + "."
+        return "clean", "No claims given; " + "; ".join(parts) + "."
     return ("flagged" if flagged else "clean"), "; ".join(parts) + "."

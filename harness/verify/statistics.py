@@ -3,7 +3,7 @@
 Everything here is a pure function of per-item scores: no files, no models, no clocks. Scores and
 claims are fractions in [0, 1] throughout; percentages belong to the rendering layer.
 
-Method (rationale and edge cases in docs/verdicts.md):
+Method (rationale and edge cases in docs/verify.md):
 
 * Standard error. Unclustered: the binomial form ``sqrt(p(1-p)/n)``. Miller (2024, "Adding Error Bars
   to Evals: A Statistical Approach to Language Model Evaluations", arXiv:2411.00640) writes the CLT
@@ -235,9 +235,7 @@ def _gap_below(c: float, n_eff: float, z_alpha: float, z_power: float) -> float:
     return min(c, (b + math.sqrt(max(disc, 0.0))) / (2.0 * (1.0 + k)))
 
 
-def minimum_detectable_gap(
-    claimed: float, n_eff: float, alpha: float = 0.05, power: float = 0.8
-) -> float:
+def minimum_detectable_gap(claimed: float, n_eff: float, alpha: float = 0.05, power: float = 0.8) -> float:
     """Smallest true gap from ``claimed`` that a two-sided level-``alpha`` test detects with ``power``.
 
     Roughly ``(z_{1-alpha/2} + z_power) * sqrt(c (1 - c) / n_eff)`` (2.80 standard errors at the
@@ -265,18 +263,12 @@ def test_claim(m: Measurement, claimed: float, alpha: float = 0.05, power: float
     n_eff = m.n / deff
     se0 = math.sqrt(c * (1.0 - c) / n_eff)
     diff = m.score - c
-    if se0 > 0.0:
-        z = diff / se0
-    else:  # a claim of exactly 0 or 1: any deviation is impossible under H0
-        z = 0.0 if diff == 0.0 else math.copysign(math.inf, diff)
+    # se0 == 0: a claim of exactly 0 or 1, under which any deviation is impossible
+    z = diff / se0 if se0 > 0.0 else 0.0 if diff == 0.0 else math.copysign(math.inf, diff)
     successes = m.score * m.n
     integral = abs(successes - round(successes)) < 1e-9
     method: Literal["score", "exact"] = "score"
-    if (
-        m.se_method == "binomial"
-        and integral
-        and min(m.n * c, m.n * (1.0 - c)) < EXACT_TEST_MIN_EXPECTED
-    ):
+    if m.se_method == "binomial" and integral and min(m.n * c, m.n * (1.0 - c)) < EXACT_TEST_MIN_EXPECTED:
         method = "exact"
         p_value = float(stats.binomtest(round(successes), m.n, c, alternative="two-sided").pvalue)
     else:
@@ -353,10 +345,8 @@ def compare_subsets(
     pooled = measure(x, None if labels is None else list(labels))
     p = pooled.score
     se0 = math.sqrt(pooled.design_effect * p * (1.0 - p) * (1.0 / clean.n + 1.0 / dirty.n))
-    if se0 > 0.0:
-        z = diff / se0
-    else:  # every item right (or every item wrong) in both subsets: no difference at all
-        z = 0.0
+    # se0 == 0: every item right (or every item wrong) in both subsets: no difference at all
+    z = diff / se0 if se0 > 0.0 else 0.0
     method: Literal["score", "fisher"] = "score"
     binary = bool(np.all((x == 0.0) | (x == 1.0)))
     k_clean, k_dirty = round(clean.score * clean.n), round(dirty.score * dirty.n)
@@ -370,3 +360,58 @@ def compare_subsets(
     return DifferenceTest(
         clean=clean, dirty=dirty, difference=diff, se=se, z=z, p_value=min(1.0, p_value), method=method
     )
+
+
+def stratified_estimate(
+    values: Sequence[float],
+    strata: Sequence[str],
+    population_sizes: dict[str, int],
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Estimate of a population mean from per-stratum samples, each stratum weighted by its size.
+
+    Why: the MMLU copy we ship is MMLU-Redux's 100 questions per subject, and `--limit` also takes
+    the same number per subject, so a plain mean weights a 100-question subject like the
+    1534-question professional_law; the claim is about the full test set. Standard stratified
+    sampling (Cochran 1977, "Sampling Techniques", ch. 5): ``mean = sum_h W_h mean_h`` with
+    ``W_h = N_h / N`` over the strata present, and ``Var = sum_h W_h^2 s_h^2 / n_h`` (``s_h^2`` with
+    n_h - 1; a stratum with a single item, whose variance cannot be estimated, is given the sample
+    variance of all items instead). No finite-population correction: like every
+    other interval here it is about the model's accuracy on questions like these (Miller 2024's
+    super-population view), not about the fixed test set, which would get a zero-width interval once
+    fully scored. The interval is the normal one clipped to [0, 1].
+    """
+    x = _as_scores(values)
+    labels = [str(s) for s in strata]
+    if len(labels) != x.size:
+        raise ValueError(f"{x.size} scores but {len(labels)} stratum labels")
+    unknown = sorted(set(labels) - set(population_sizes))
+    if unknown:
+        raise ValueError(f"no population size for stratum {unknown[0]!r}")
+    groups: dict[str, list[float]] = {}
+    for value, label in zip(x.tolist(), labels, strict=True):
+        groups.setdefault(label, []).append(value)
+    total = sum(population_sizes[h] for h in groups)
+    overall_var = float(np.var(x, ddof=1)) if x.size > 1 else 0.25  # 0.25: the largest 0/1 variance
+    mean = variance = 0.0
+    for h, vals in groups.items():
+        n_h, big_n = len(vals), population_sizes[h]
+        if n_h > big_n:
+            raise ValueError(f"{n_h} items in stratum {h!r}, whose population has only {big_n}")
+        w = big_n / total
+        m_h = sum(vals) / n_h
+        s2 = sum((v - m_h) ** 2 for v in vals) / (n_h - 1) if n_h > 1 else overall_var
+        mean += w * m_h
+        variance += w * w * s2 / n_h
+    se = math.sqrt(variance)
+    z = _z(confidence)
+    return {
+        "score": mean,
+        "se": se,
+        "ci_low": max(0.0, mean - z * se),
+        "ci_high": min(1.0, mean + z * se),
+        "confidence": confidence,
+        "strata": len(groups),
+        "population": total,
+        "method": "stratified",
+    }

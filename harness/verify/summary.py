@@ -38,17 +38,18 @@ def rows(report: dict[str, Any]) -> list[dict[str, str]]:
         data = sec["data"]
         n_note = f"{m['n']}"
         if data["limited"]:
-            n_note += f" of {data['items_in_copy']} (limit)"
+            method = data.get("selection", {}).get("method")
+            n_note += f" of {data['items_in_copy']} ({'sample' if method == 'random_sample' else 'limit'})"
         if not data["complete"]:
             n_note += " PARTIAL SET"
         out.append(
             {
                 "benchmark": name,
                 "setting": _setting_words(sec["setting"], sec["lm_eval"]["num_fewshot"]),
+                "se": f"{100 * m['se']:.2f} pt ({m['se_method']})",
                 "n": n_note,
                 "measured": _pct(m["score"]),
                 "ci": f"{_pct(m['ci_low'])} - {_pct(m['ci_high'])}",
-                "se": f"{100 * m['se']:.2f} pt ({m['se_method']})",
                 "claimed": f"{claim['value']:g}%" if claim else "-",
                 "p": f"{test['p_value']:.3g}" if test.get("p_value") is not None else "-",
                 "mdg": _pct(test.get("minimum_detectable_gap")) if test else "-",
@@ -74,9 +75,14 @@ def render_markdown(report: dict[str, Any]) -> str:
     if ident.get("revision"):
         lines.append(f"- Revision: `{ident['revision']}`")
     settings = report["settings"]
-    lines.append(f"- Seed {settings['seed']}; limit {settings['limit'] or 'none'} ({settings['limit_semantics']})")
+    lines.append(
+        f"- Seed {settings['seed']}; limit {settings['limit'] or 'none'} ({settings['limit_semantics']})"
+    )
     versions = ", ".join(f"{k} {v}" for k, v in report["versions"].items() if v)
     lines += [f"- Versions: {versions}", ""]
+    if ident.get("served_models", {}).get("models"):
+        served = ", ".join(f"{m.get('id')} (root {m.get('root')})" for m in ident["served_models"]["models"])
+        lines.insert(-1, f"- Endpoint serves: {_cell(served)}")
     partial = [n for n, s in report["benchmarks"].items() if not s["data"]["complete"]]
     for name in partial:
         note = report["benchmarks"][name]["data"]["partial_note"]
@@ -89,30 +95,46 @@ def render_markdown(report: dict[str, Any]) -> str:
     for row in rows(report):
         lines.append("| " + " | ".join(_cell(row[k]) for k in keys) + " |")
     lines.append("")
-    for name, sec in report["benchmarks"].items():
+    for sec in report["benchmarks"].values():
         details = []
         verdict = sec.get("verdict")
         if verdict:
+            details.append(f"- **Verdict: {verdict['label']}.**")
             details += [f"- {_cell(r)}" for r in verdict.get("reasons", [])]
-        if sec.get("claim"):
-            details.append(f"- Claim source: {_cell(sec['claim']['source'])}")
+        else:
+            details += [f"- {_cell(r)}" for r in sec.get("caveats", [])]
+        claim = sec.get("claim")
+        if claim:
+            details.append(f"- Claim source: {_cell(claim.get('source') or 'not given in the claims file')}")
+        estimate = sec.get("full_test_estimate")
+        if estimate:
+            details.append(
+                f"- Full-test-set estimate (subjects weighted by size): {_pct(estimate['score'])} "
+                f"({_pct(estimate['ci_low'])} - {_pct(estimate['ci_high'])})"
+            )
         if sec.get("ceiling"):
             c = sec["ceiling"]
-            details.append(f"- Label-error ceiling {_pct(c['value'])}: {_cell(c['citation'])}")
+            details.append(
+                f"- Label-error ceiling {_pct(c['value'])} (95% range {_pct(c['value_low'])} - "
+                f"{_pct(c['value_high'])}): {_cell(c['citation'])}"
+            )
         elif sec.get("ceiling_note"):
             details.append(f"- No ceiling: {_cell(sec['ceiling_note'])}")
         cont = sec.get("contamination")
         if cont:
-            diff = cont.get("difference_test")
-            if diff:
+            clean, dirty = cont.get("clean"), cont.get("dirty")
+            if clean and dirty:
                 details.append(
-                    f"- Contamination: clean {_pct(diff['clean']['score'])} (n={diff['clean']['n']}) vs dirty "
-                    f"{_pct(diff['dirty']['score'])} (n={diff['dirty']['n']}), difference "
-                    f"{100 * diff['difference']:+.1f} pt, p={diff['p_value']:.3g}"
+                    f"- Contamination: clean {_pct(clean['score'])} (n={clean['n']}) vs dirty "
+                    f"{_pct(dirty['score'])} (n={dirty['n']}), difference {100 * cont['difference']:+.1f} pt, "
+                    f"p={cont['p_value']:.3g}; contamination-adjusted score {_pct(cont['adjusted_score'])}"
                 )
             details.append(f"- {_cell(cont['note'])}")
-        details.append(f"- Data: {sec['data']['split']} split, sha256 `{sec['data']['content_sha256'][:16]}…`, "
-                       f"source {sec['data']['source']['kind']}")  # fmt: skip
+        data = sec["data"]
+        details.append(
+            f"- Data: {data['split']} split, {data['selection']['description']}, sha256 "
+            f"`{data['content_sha256'][:16]}…`, source {data['source']['kind']}"
+        )
         lines += [f"## {sec['title']}", "", *details, ""]
     lines.append(f"Per-item records: `{settings['files']['items']}`; lm-eval task configs: "
                  f"`{settings['files']['lm_eval_tasks']}`.")  # fmt: skip
@@ -129,7 +151,12 @@ def rich_table(report: dict[str, Any]):
             ("95% CI", "ci"), ("Claimed", "claimed"), ("p", "p"), ("Ceiling", "ceiling"), ("Verdict", "verdict")]  # fmt: skip
     for title, _ in cols:
         table.add_column(title)
-    colours = {"reproduced": "green", "below claim": "red", "implausible": "bold red", "above claim": "yellow"}
+    colours = {
+        "reproduced": "green",
+        "below claim": "red",
+        "implausible": "bold red",
+        "above claim": "yellow",
+    }
     for row in rows(report):
         cells = [escape(row[key]) for _, key in cols]
         colour = colours.get(row["verdict"])

@@ -79,12 +79,20 @@ def prepare_task(
     setting: Setting,
     task_dir: Path,
     fewshot: BenchmarkSet | None = None,
+    rows: list[int] | None = None,
 ) -> TaskPlan:
     """Write data files and YAML for one benchmark under `task_dir`; return what to request.
 
     `fewshot` is the split few-shot examples come from; when None and the setting needs one, it is
     loaded from the data layer, and a missing split is a clear error (never a silent 0-shot run).
+    `rows` (indices into `bs.rows`, e.g. a random sample) restricts the documents lm-eval sees; the
+    plan maps each lm-eval doc back to its row in `bs`.
     """
+    selected = list(range(len(bs.rows))) if rows is None else sorted(set(rows))
+    if not selected:
+        raise TaskConfigError(f"{bs.benchmark}: no rows selected to evaluate")
+    if selected[0] < 0 or selected[-1] >= len(bs.rows):
+        raise TaskConfigError(f"{bs.benchmark}: row index out of range 0..{len(bs.rows) - 1}")
     benchmark = bs.benchmark
     stock = stock_task_name(benchmark, setting)
     shots = effective_shots(benchmark, setting)
@@ -111,8 +119,8 @@ def prepare_task(
 
     if benchmark == "mmlu":
         subjects: dict[str, list[int]] = {}
-        for index, row in enumerate(bs.rows):
-            subjects.setdefault(row["subject"], []).append(index)
+        for index in selected:
+            subjects.setdefault(bs.rows[index]["subject"], []).append(index)
         dev: dict[str, list[dict[str, Any]]] = {}
         if needs_split and fewshot is not None:
             for row in fewshot.rows:
@@ -120,7 +128,11 @@ def prepare_task(
         names = []
         for subject in sorted(subjects):
             name = f"{TASK_PREFIX}mmlu_{subject}"
-            files = {bs.split: _write_rows(data_dir / bs.split / f"{subject}.parquet", [bs.rows[i] for i in subjects[subject]])}
+            files = {
+                bs.split: _write_rows(
+                    data_dir / bs.split / f"{subject}.parquet", [bs.rows[i] for i in subjects[subject]]
+                )
+            }
             if needs_split:
                 if len(dev.get(subject, [])) < shots:
                     raise TaskConfigError(
@@ -137,6 +149,7 @@ def prepare_task(
                 "dataset_kwargs": {"data_files": files},
                 "test_split": bs.split,
                 "fewshot_split": "dev" if needs_split else None,
+                "num_fewshot": shots,
             }
             _write_yaml(plan, task_dir, f"{name}.yaml", config, stock_dir)
             plan.doc_rows[name] = subjects[subject]
@@ -153,7 +166,7 @@ def prepare_task(
         return plan
 
     name = f"{TASK_PREFIX}{stock}"
-    files = {bs.split: _write_rows(data_dir / f"{bs.split}.parquet", bs.rows)}
+    files = {bs.split: _write_rows(data_dir / f"{bs.split}.parquet", [bs.rows[i] for i in selected])}
     config: dict[str, Any] = {
         "include": str(stock_dir / STOCK_TASKS[stock][0]),
         "task": name,
@@ -177,8 +190,10 @@ def prepare_task(
     if needs_split and fewshot is not None:
         files["train"] = _write_rows(data_dir / "train.parquet", fewshot.rows)
     config["dataset_kwargs"] = {"data_files": files}
+    # The shot count lives in the task file (not a run argument), so `lm_eval --include_path` replays it.
+    config["num_fewshot"] = shots
     _write_yaml(plan, task_dir, f"{name}.yaml", config, stock_dir)
-    plan.doc_rows[name] = list(range(len(bs.rows)))
+    plan.doc_rows[name] = selected
     plan.subjects[name] = None
     plan.request = name
     return plan
@@ -194,7 +209,9 @@ def load_fewshot(benchmark: str, split: str | None) -> BenchmarkSet:
         raise TaskConfigError(
             f"{benchmark} with n_shot > 0 needs its '{split}' split for few-shot examples, and no local copy "
             f"has it ({exc}). Import a complete copy first: `harness data import PATH --benchmark {benchmark}` "
-            "(the bundled snapshot ships only the evaluation split" + (" of a partial MMLU sample" if benchmark == "mmlu" else "") + ")."
+            "(the bundled snapshot ships only the evaluation split"
+            + (" of a partial MMLU sample" if benchmark == "mmlu" else "")
+            + ")."
         ) from exc
 
 

@@ -1,0 +1,236 @@
+"""One shard, start to finish: records in, per-item findings out. The engines only decide where shards run.
+
+The shape is datatrove's (a reader step, a matching step, an accumulating step over a stream of batches),
+folded into one function because a shard is the unit an engine ships: `scan_shard` reads the shard's
+records (`readers`), groups their texts into batches of about `batch_chars` characters, matches each batch
+against the index (`matcher.match_texts`, pure), and accumulates per item: the longest run, whether any
+text qualified (dirty), in how many records it was found, and its first place with an excerpt and a
+rapidfuzz similarity. Texts longer than `piece_chars` are scanned in overlapping pieces, so memory stays
+bounded by the batch size whatever a record holds.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from harness.leakage.fields import parse_field
+from harness.leakage.index import TestIndex
+from harness.leakage.inputs import Shard
+from harness.leakage.matcher import COMPANION_WINDOW, Evidence, match_texts
+from harness.leakage.normalize import char_offset, word_bytes
+from harness.leakage.readers import DEFAULT_MAX_RECORD_BYTES, Accounting, ReadOptions, ShardReader
+
+EXCERPT_BEFORE = 200  # characters of training text kept before a match
+EXCERPT_MAX = 1200  # characters of training text kept in all
+OVERLAP_WORDS = 2 * COMPANION_WINDOW + 64  # words shared by consecutive pieces of a long text
+_SPACE_RE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """How shards are read and batched (the matching rule itself lives in the index)."""
+
+    fields: tuple[str, ...] | None = None
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    strict: bool = False
+    batch_chars: int = 1 << 18
+    piece_chars: int = 1 << 20
+
+
+@dataclass
+class Place:
+    """Where an item was found: a position in the training data and what the text says there."""
+
+    record: int  # 0-based record number (within the shard until `results` makes it absolute)
+    line: int | None  # 1-based line (same), None for Parquet/Arrow
+    field: str  # the record's field path ("text", "messages[1].content")
+    offset: int  # character offset of the first matched word in that field's string
+    words: int  # matched words
+    segment: str  # which part of the item matched ("question", "answer", "choices[2]", ...)
+    excerpt: str
+    excerpt_offset: int  # character offset of the excerpt's start in the field's string
+    similarity: float  # rapidfuzz partial_ratio of that item part against the training text there
+    qualifying: bool
+
+
+@dataclass
+class Finding:
+    """One item within one shard."""
+
+    longest: int = 0
+    dirty: bool = False
+    records: int = 0  # records in which the item was matched
+    dirty_records: int = 0  # records with a qualifying match
+    place: Place | None = None  # first qualifying place, or the first place when none qualifies
+
+
+@dataclass
+class ShardResult:
+    shard: Shard
+    units: np.ndarray  # unit ids found in the shard (sorted, unique)
+    findings: dict[int, Finding]  # item position in the index -> finding
+    accounting: Accounting
+    words: int = 0
+    timing: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "shard": self.shard.to_dict(),
+            "units": self.units.tolist(),
+            "findings": {str(k): asdict(v) for k, v in sorted(self.findings.items())},
+            "accounting": self.accounting.to_dict(),
+            "words": self.words,
+            "timing": self.timing,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ShardResult:
+        shard = Shard.from_dict(d["shard"])
+        findings = {}
+        for k, v in d["findings"].items():
+            place = Place(**v["place"]) if v.get("place") else None
+            findings[int(k)] = Finding(**{**v, "place": place})
+        return cls(
+            shard=shard,
+            units=np.asarray(d["units"], dtype=np.int64),
+            findings=findings,
+            accounting=Accounting.from_dict(shard.file.name, d["accounting"]),
+            words=int(d["words"]),
+            timing=dict(d.get("timing") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class _Ref:
+    record: int
+    line: int | None
+    field: str
+    base: int  # character offset of this piece in the field's string
+
+
+def pieces(text: str, piece_chars: int) -> Iterator[tuple[int, str]]:
+    """(offset, piece) of a text, cut at whitespace into pieces of about `piece_chars` characters that
+    overlap by `OVERLAP_WORDS` words, so that every match of up to that many words lies whole in a piece."""
+    if len(text) <= piece_chars:
+        yield 0, text
+        return
+    start = 0
+    while True:
+        end = start + piece_chars
+        if end >= len(text):
+            yield start, text[start:]
+            return
+        cut = max(text.rfind(" ", start + piece_chars // 2, end), text.rfind("\n", start + piece_chars // 2, end))
+        end = cut if cut > start else end
+        yield start, text[start:end]
+        # The next piece starts OVERLAP_WORDS words before the cut (or 64K characters, for absurd words).
+        tail_from = max(start + 1, end - 65536)
+        gaps = [m.end() for m in _SPACE_RE.finditer(text, tail_from, end)]
+        back = gaps[-OVERLAP_WORDS] if len(gaps) >= OVERLAP_WORDS else tail_from
+        start = max(start + 1, back)
+
+
+def scan_shard(
+    shard: Shard,
+    index: TestIndex,
+    options: ScanOptions,
+    progress: Callable[[int], None] | None = None,
+) -> ShardResult:
+    """Scan one shard (see the module docstring). `progress` gets input bytes consumed, in increments."""
+    t0 = time.monotonic()
+    fields = tuple(parse_field(f) for f in options.fields) if options.fields else None
+    min_chars = 2 * index.floor - 1
+    reader = ShardReader(shard, ReadOptions(fields, options.max_record_bytes, min_chars, options.strict))
+    acc = _Accumulator(index)
+    texts: list[str] = []
+    refs: list[_Ref] = []
+    size = 0
+    reported = 0
+    for record in reader.records():
+        for name, text in record.texts:
+            for base, piece in pieces(text, options.piece_chars):
+                texts.append(piece)
+                refs.append(_Ref(record.number, record.line, name, base))
+                size += len(piece)
+                if size >= options.batch_chars:
+                    acc.add(texts, refs)
+                    texts, refs, size = [], [], 0
+                    if progress is not None:
+                        done = min(reader.raw_read, shard.size)
+                        progress(done - reported)
+                        reported = done
+    if texts:
+        acc.add(texts, refs)
+    if progress is not None:
+        progress(shard.size - reported)  # increments add up to the shard's size exactly
+    units = np.unique(np.concatenate(acc.units)) if acc.units else np.empty(0, np.int64)
+    return ShardResult(
+        shard=shard,
+        units=units.astype(np.int64),
+        findings=acc.findings,
+        accounting=reader.acct,
+        words=acc.words,
+        timing={"seconds": round(time.monotonic() - t0, 3)},
+    )
+
+
+class _Accumulator:
+    """Per-item findings of one shard, fed batch by batch in record order."""
+
+    def __init__(self, index: TestIndex) -> None:
+        self.index = index
+        self.findings: dict[int, Finding] = {}
+        self.units: list[np.ndarray] = []
+        self.words = 0
+        self._last: dict[int, int] = {}  # item -> last record counted in `records`
+        self._last_dirty: dict[int, int] = {}
+
+    def add(self, texts: list[str], refs: list[_Ref]) -> None:
+        m = match_texts(texts, self.index)
+        self.words += m.words
+        if m.units.size:
+            self.units.append(m.units)
+        for e in m.evidence:
+            ref = refs[e.text]
+            f = self.findings.setdefault(e.item, Finding())
+            f.longest = max(f.longest, e.longest)
+            if self._last.get(e.item) != ref.record:
+                self._last[e.item] = ref.record
+                f.records += 1
+            if e.qualifying:
+                f.dirty = True
+                if self._last_dirty.get(e.item) != ref.record:
+                    self._last_dirty[e.item] = ref.record
+                    f.dirty_records += 1
+            if f.place is None or (e.qualifying and not f.place.qualifying):
+                f.place = self._place(e, texts[e.text], ref)
+
+    def _place(self, e: Evidence, text: str, ref: _Ref) -> Place:
+        """Offsets, excerpt and similarity of one match; runs at most twice per item and shard."""
+        begin = char_offset(text, e.word)
+        end = char_offset(text, e.word + e.n_words)
+        lo = max(0, begin - EXCERPT_BEFORE)
+        hi = min(len(text), max(end, begin) + EXCERPT_BEFORE, lo + EXCERPT_MAX)
+        seg = self.index.segments[e.segment]
+        words = word_bytes(text)
+        window = words[max(0, e.word - seg.n_words) : e.word + e.n_words + seg.n_words]
+        similarity = fuzz.partial_ratio(seg.text.decode("utf-8"), b" ".join(window).decode("utf-8"))
+        return Place(
+            record=ref.record,
+            line=ref.line,
+            field=ref.field,
+            offset=ref.base + begin,
+            words=e.n_words,
+            segment=seg.field,
+            excerpt=text[lo:hi],
+            excerpt_offset=ref.base + lo,
+            similarity=round(float(similarity), 1),
+            qualifying=e.qualifying,
+        )

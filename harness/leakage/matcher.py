@@ -1,0 +1,222 @@
+"""The scan's pure core: a batch of texts in, verified matches against the test-set index out.
+
+Per batch, not per word: the texts are folded into one byte buffer (`normalize.fold_bytes` and one
+`bytes.translate`), word spans, word codes and the hash of every window of every probed length come from
+numpy over that buffer (`hashing`), a one-byte fingerprint table (`index.prefilter_table`) drops all but a
+fraction of a percent of the windows, and `searchsorted` finds the survivors' keys. Windows that would span
+two texts are dropped. Python runs only per candidate hit, and those are rare unless the text really
+contains test items: each one is re-read word by word before it counts, so a hash collision can never make
+a finding.
+
+Evidence rule, per item and text (docs/scan.md):
+- a *long* match: a run of at least `ngram` consecutive words of one of the item's segments, through an
+  n-gram that no other test item shares, qualifies on its own (GPT-3's 13-gram rule);
+- a *short* match: a complete segment of `floor` .. `ngram`-1 words qualifies only with companions: at
+  least two of the item's other fields (all of them if it has fewer) appear as whole word sequences within
+  `COMPANION_WINDOW` words of it in the same text. A quiz page asking "How many books are in the New
+  Testament?" is not the MMLU item; the same question with the item's options is. The exception is a
+  continuation context (`STANDALONE_FIELDS`: HellaSwag's `ctx`), which qualifies alone: it runs from a
+  caption sentence into the first words of the next ("... a field. it"), a shape that generic pages do not
+  share the way they share a common question.
+An item is *dirty* when at least one text holds a qualifying match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.leakage.hashing import padded, window_hashes, word_codes, word_spans
+from harness.leakage.index import TestIndex, fingerprint_bits
+from harness.leakage.normalize import ASCII_FOLD, fold_bytes
+
+COMPANION_WINDOW = 100  # words before and after a short match searched for the item's other fields
+STANDALONE_FIELDS = frozenset({"ctx"})  # short fields that qualify without companions (see above)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One item matched in one text of a batch."""
+
+    item: int
+    text: int  # position of the text in the batch
+    word: int  # first word, within the text, of the match chosen as this text's place
+    n_words: int  # length of that match in words
+    segment: int  # segment id of that match
+    longest: int  # longest run of the item's words matched in this text
+    qualifying: bool  # whether this text alone makes the item dirty
+
+
+@dataclass
+class BatchMatches:
+    units: np.ndarray  # unit ids found in the batch (sorted, unique)
+    evidence: list[Evidence]  # sorted by (text, item)
+    words: int  # words scanned
+    candidates: int  # windows that passed the prefilter (for profiling)
+
+
+def match_texts(texts: Sequence[str], index: TestIndex) -> BatchMatches:
+    """Find every verified occurrence of an indexed unit in `texts` and summarise it per item and text."""
+    encoded = [fold_bytes(t) for t in texts]
+    raw = b" ".join(encoded).translate(ASCII_FOLD)
+    buf = padded(raw)
+    text_start = np.zeros(len(encoded) + 1, dtype=np.int64)
+    if encoded:
+        np.cumsum([len(e) + 1 for e in encoded], out=text_start[1:])
+    starts, ends = word_spans(buf)
+    first_word = np.searchsorted(starts, text_start)  # first word of each text; last entry = word count
+    codes = word_codes(buf, starts, ends)
+    hashes = window_hashes(codes, index.lengths)
+    pos_parts, unit_parts = [], []
+    candidates = 0
+    for k, h in hashes.items():
+        if h.size == 0:
+            continue
+        bits, table = index.tables[k]
+        stored = table[(h >> np.uint64(64 - bits)).astype(np.intp)]
+        cand = np.flatnonzero(stored)  # a few percent of the slots are taken
+        stored = stored[cand]
+        cand = cand[(stored == fingerprint_bits(h[cand], bits)) | (stored == 2)]
+        candidates += cand.size
+        if cand.size == 0:
+            continue
+        text_of = np.searchsorted(first_word, cand, "right") - 1
+        cand = cand[cand + k <= first_word[text_of + 1]]  # the window stays inside one text
+        keys = index.keys[k]
+        left = np.searchsorted(keys, h[cand], "left")
+        right = np.searchsorted(keys, h[cand], "right")
+        hit = right > left
+        cand, left, right = cand[hit], left[hit], right[hit]
+        if cand.size == 0:
+            continue
+        counts = right - left
+        offsets = np.repeat(left - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        pos_parts.append(np.repeat(cand, counts))
+        unit_parts.append(index.gids[k][offsets].astype(np.int64))
+    if not pos_parts:
+        return BatchMatches(np.empty(0, np.int64), [], int(codes.size), candidates)
+    pos = np.concatenate(pos_parts)
+    units = np.concatenate(unit_parts)
+    hits = _verify(raw, starts, ends, first_word, pos, units, index)
+    found = np.unique(np.array([u for _, _, u in hits], dtype=np.int64))
+    evidence = _summarise(hits, raw, starts, ends, first_word, index)
+    return BatchMatches(found, evidence, int(codes.size), candidates)
+
+
+def _verify(
+    raw: bytes,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    first_word: np.ndarray,
+    pos: np.ndarray,
+    units: np.ndarray,
+    index: TestIndex,
+) -> list[tuple[int, int, int]]:
+    """(text, word within text, unit) for each candidate whose words really are the unit's words."""
+    out = []
+    seg_words: dict[int, list[bytes]] = {}
+    texts = np.searchsorted(first_word, pos, "right") - 1
+    for p, u, t in zip(pos.tolist(), units.tolist(), texts.tolist(), strict=True):
+        seg_id = int(index.unit_segment[u])
+        at, length = int(index.unit_pos[u]), int(index.unit_len[u])
+        if p + length > first_word[t + 1]:
+            continue  # a short segment's anchor matched, but the segment would run past the text
+        words = seg_words.get(seg_id)
+        if words is None:
+            words = seg_words[seg_id] = index.segments[seg_id].text.split()
+        if raw[starts[p] : ends[p + length - 1]].split() != words[at : at + length]:
+            continue  # hash collision
+        out.append((t, p - int(first_word[t]), u))
+    return out
+
+
+def _summarise(
+    hits: list[tuple[int, int, int]],
+    raw: bytes,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    first_word: np.ndarray,
+    index: TestIndex,
+) -> list[Evidence]:
+    """Runs, the longest run, the place and the qualifying flag of each (text, item) pair."""
+    groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for t, w, u in hits:
+        item = index.segments[int(index.unit_segment[u])].item
+        groups.setdefault((t, item), []).append((w, u))
+    out = []
+    n = index.ngram
+    for (t, item), members in sorted(groups.items()):
+        # Runs: long units of one segment on one diagonal (text word - segment word) at consecutive words.
+        runs: list[tuple[int, int, int, bool]] = []  # (first word, words, segment, qualifying)
+        diagonal: dict[tuple[int, int], list[tuple[int, bool]]] = {}
+        for w, u in members:
+            seg = int(index.unit_segment[u])
+            length = int(index.unit_len[u])
+            shared = bool(index.unit_shared[u])
+            if length >= n:
+                diagonal.setdefault((seg, w - int(index.unit_pos[u])), []).append((w, not shared))
+            else:
+                ok = not shared and (
+                    index.segments[seg].field in STANDALONE_FIELDS
+                    or _has_companions(item, seg, t, w, length, raw, starts, ends, first_word, index)
+                )
+                runs.append((w, length, seg, ok))
+        for (seg, _), ws in diagonal.items():
+            ws.sort()
+            run_start, prev, ok = ws[0][0], ws[0][0], ws[0][1]
+            for w, unique in ws[1:]:
+                if w == prev + 1:
+                    prev, ok = w, ok or unique
+                    continue
+                runs.append((run_start, prev - run_start + n, seg, ok))
+                run_start, prev, ok = w, w, unique
+            runs.append((run_start, prev - run_start + n, seg, ok))
+        qualifying = [r for r in runs if r[3]]
+        first = min(qualifying or runs, key=lambda r: (r[0], -r[1]))
+        out.append(
+            Evidence(
+                item=item,
+                text=t,
+                word=first[0],
+                n_words=first[1],
+                segment=first[2],
+                longest=max(r[1] for r in runs),
+                qualifying=bool(qualifying),
+            )
+        )
+    return out
+
+
+def _has_companions(
+    item: int,
+    seg: int,
+    t: int,
+    w: int,
+    length: int,
+    raw: bytes,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    first_word: np.ndarray,
+    index: TestIndex,
+) -> bool:
+    """Whether enough of the item's other fields appear near a short match (see the module docstring)."""
+    base = int(first_word[t])
+    lo = max(base, base + w - COMPANION_WINDOW)
+    hi = min(int(first_word[t + 1]), base + w + length + COMPANION_WINDOW)
+    # The match itself is left out, so that a field quoted inside the matched one is no companion.
+    end = base + w + length
+    before = b" " + b" ".join(raw[starts[lo] : ends[base + w - 1]].split()) + b" " if base + w > lo else b""
+    after = b" " + b" ".join(raw[starts[end] : ends[hi - 1]].split()) + b" " if hi > end else b""
+    own_group = index.segments[seg].group
+    others: dict[int, bool] = {}
+    for s in index.items[item].segments:
+        segment = index.segments[s]
+        if segment.group == own_group:
+            continue
+        if not others.get(segment.group):
+            needle = b" " + segment.text + b" "
+            others[segment.group] = needle in before or needle in after
+    need = min(2, len(others))
+    return sum(others.values()) >= need

@@ -1,0 +1,184 @@
+"""The scan's files, all rendered from the one record (`leakage.json`), never recomputed:
+
+- `leakage.json`: the record (see `scan.run_scan`);
+- `items.parquet`: one row per test item of the scanned benchmarks, matched or not;
+- `summary.md`: the headline, per-benchmark counts, the dirty items with where they were found and an
+  excerpt, what could not be read, and the rule;
+- `clean/<benchmark>.txt`: ids of the items checked and not found, one per line (undetectable items are
+  not in it: nothing vouches for them); `harness verify --clean-from leakage.json` scores the same split;
+- `skipped.jsonl`: every skipped record listed in the record (file, line, reason).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from harness.leakage.index import TestIndex
+
+EXCERPT_MD = 300  # characters of excerpt shown per item in summary.md
+
+
+def write_outputs(out_dir: Path, record: dict[str, Any], index: TestIndex, record_examples: int = 100) -> dict[str, str]:
+    """Write every file; return their names relative to `out_dir` (also set as the record's `outputs`).
+
+    skipped.jsonl gets every skipped record the shards listed; the record itself keeps the first
+    `record_examples` per reason (the counts are always complete).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs = {"record": "leakage.json", "items": "items.parquet", "summary": "summary.md", "skipped": "skipped.jsonl"}
+    clean = write_clean_lists(out_dir, record, index)
+    outputs.update({f"clean_{k}": v for k, v in clean.items()})
+    record["outputs"] = outputs
+    write_items_parquet(out_dir / "items.parquet", record, index)
+    _atomic(out_dir / "summary.md", render_summary(record).encode("utf-8"))
+    lines = b"".join(
+        orjson.dumps({"reason": reason, **ex}) + b"\n"
+        for reason, entry in record["accounting"]["skipped_reasons"].items()
+        for ex in entry["examples"]
+    )
+    _atomic(out_dir / "skipped.jsonl", lines)
+    for entry in record["accounting"]["skipped_reasons"].values():
+        entry["examples_in_skipped_jsonl"] = len(entry["examples"])
+        entry["examples"] = entry["examples"][:record_examples]
+    _atomic(out_dir / "leakage.json", orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n")
+    return outputs
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_clean_lists(out_dir: Path, record: dict[str, Any], index: TestIndex) -> dict[str, str]:
+    dirty = {i["item_id"] for i in record["items"] if i["dirty"]}
+    folder = out_dir / "clean"
+    folder.mkdir(exist_ok=True)
+    out = {}
+    for name in record["benchmarks"]:
+        ids = [it.item_id for it in index.items if it.benchmark == name and it.detectable and it.item_id not in dirty]
+        rel = f"clean/{name}.txt"
+        _atomic(out_dir / rel, "".join(f"{i}\n" for i in ids).encode("utf-8"))
+        out[name] = rel
+    return out
+
+
+def write_items_parquet(path: Path, record: dict[str, Any], index: TestIndex) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    found = {i["item_id"]: i for i in record["items"]}
+    cols: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "item_id", "benchmark", "detectable", "dirty", "overlap", "longest_match", "records",
+            "dirty_records", "file", "record", "line", "field", "offset", "matched_field", "similarity", "excerpt",
+        )
+    }  # fmt: skip
+    for it in index.items:
+        f = found.get(it.item_id, {})
+        where = f.get("where") or {}
+        row = {
+            "item_id": it.item_id,
+            "benchmark": it.benchmark,
+            "detectable": it.detectable,
+            "dirty": bool(f.get("dirty", False)),
+            "overlap": float(f.get("overlap", 0.0)),
+            "longest_match": int(f.get("longest_match", 0)),
+            "records": int(f.get("records", 0)),
+            "dirty_records": int(f.get("dirty_records", 0)),
+            "file": where.get("file"),
+            "record": where.get("record"),
+            "line": where.get("line"),
+            "field": where.get("field"),
+            "offset": where.get("offset"),
+            "matched_field": f.get("matched_field"),
+            "similarity": f.get("similarity"),
+            "excerpt": f.get("excerpt"),
+        }
+        for k, v in row.items():
+            cols[k].append(v)
+    schema = pa.schema(
+        [
+            ("item_id", pa.string()), ("benchmark", pa.string()), ("detectable", pa.bool_()), ("dirty", pa.bool_()),
+            ("overlap", pa.float64()), ("longest_match", pa.int32()), ("records", pa.int64()),
+            ("dirty_records", pa.int64()), ("file", pa.string()), ("record", pa.int64()), ("line", pa.int64()),
+            ("field", pa.string()), ("offset", pa.int64()), ("matched_field", pa.string()),
+            ("similarity", pa.float64()), ("excerpt", pa.string()),
+        ]
+    )  # fmt: skip
+    table = pa.table(cols, schema=schema)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def _md(text: Any) -> str:
+    """Untrusted text (training data) made inert in Markdown: one line, table pipes and HTML escaped."""
+    s = " ".join(str(text).split())
+    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("`", "'"), ("[", "\\["), ("]", "\\]")):
+        s = s.replace(a, b)
+    return s
+
+
+def render_summary(record: dict[str, Any]) -> str:
+    status = record["status"]
+    lines = [f"# Leakage scan: {status}", "", record["headline"], "", "## Benchmarks", ""]
+    lines += ["| benchmark | split | items | dirty | matched | undetectable | clean |", "|---|---|---:|---:|---:|---:|---:|"]
+    for name, b in record["benchmarks"].items():
+        lines.append(
+            f"| {name} | {b['split']} | {b['items']} | {b['dirty']} | {b['matched']} | {b['undetectable']} | {b['clean']} |"
+        )
+    dirty = [i for i in record["items"] if i["dirty"]]
+    lines += ["", f"## Dirty items ({len(dirty)})", ""]
+    if dirty:
+        lines += [
+            "| item | overlap | longest match | similarity | records | where | matched field | excerpt |",
+            "|---|---:|---:|---:|---:|---|---|---|",
+        ]
+        for i in dirty:
+            w = i.get("where") or {}
+            place = f"{w.get('file')}, record {w.get('record')}" + (f", line {w['line']}" if w.get("line") is not None else "")
+            place += f", {w.get('field')} char {w.get('offset')}"
+            excerpt = i.get("excerpt") or ""
+            excerpt = excerpt if len(excerpt) <= EXCERPT_MD else excerpt[:EXCERPT_MD] + "…"
+            lines.append(
+                f"| {_md(i['item_id'])} | {i['overlap']:.3f} | {i['longest_match']} | {i.get('similarity', '')} | "
+                f"{i['records']} | {_md(place)} | {_md(i.get('matched_field', ''))} | {_md(excerpt)} |"
+            )
+    else:
+        lines.append("None.")
+    partial = [i for i in record["items"] if not i["dirty"]]
+    if partial:
+        lines += ["", f"Matched without qualifying (shared or short fields only): {len(partial)} item(s); see items.parquet."]
+    a = record["accounting"]
+    lines += [
+        "",
+        "## Accounting",
+        "",
+        f"- files: {a['files']}, bytes read: {a['bytes_read']:,} (decoded: {a['bytes_decoded']:,})",
+        f"- records read: {a['records_read']:,}; records skipped: {a['records_skipped']:,}; blank lines: {a['blank_lines']:,}",
+    ]
+    for reason, entry in a["skipped_reasons"].items():
+        ex = entry["examples"][:3]
+        where = "; ".join(f"{_md(e['file'])} line {e['line']}" if e.get("line") is not None else f"{_md(e['file'])} record {e['record']}" for e in ex)
+        lines.append(f"- skipped, {reason}: {entry['count']:,} (e.g. {where})")
+    for fault in a["file_faults"]:
+        lines.append(f"- file fault, {fault['reason']}: {_md(fault['file'])} at line {fault['line']}: {_md(fault['detail'])}")
+    if a.get("files_ignored"):
+        lines.append(f"- files ignored (unsupported type): {len(a['files_ignored'])}")
+    c = record["config"]
+    lines += [
+        "",
+        "## Rule",
+        "",
+        _md(c["dirty_rule"]),
+        "",
+        f"n-gram: {c['ngram']}, floor: {c['floor']}, fields: {', '.join(c['fields']) if c['fields'] else 'every string field'}.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,201 @@
+"""Merge shard results into the scan's record (the dict written as leakage.json). Pure: values in, dict out.
+
+Per item: `overlap` is the share of the item's indexed units found anywhere in the corpus (a segment with
+variants counts through its best-covered variant, weighted by the primary's units); `longest_match` the
+longest run of consecutive item words found in one text; `where` the first qualifying place in input order
+(files sorted, then record, then offset), or the first place at all for an item that matched without
+qualifying; `dirty` whether any text qualified (see `matcher`). Every item with any match is listed, dirty
+or not; items never matched are left out (the benchmark counts cover them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from harness.leakage.core import Finding, Place, ShardResult
+from harness.leakage.index import TestIndex
+from harness.leakage.inputs import InputFile
+
+DIRTY_RULE = (
+    "dirty = at least one training text holds a run of >= {ngram} consecutive words of one of the item's "
+    "fields (question, answer or solution, one choice) through an n-gram no other test item shares, or a "
+    "complete field of {floor}-{short_max} words together with at least two of the item's other fields "
+    "(all, if it has fewer) within {window} words of it (a HellaSwag context of {floor}-{short_max} words "
+    "needs no companions); words are normalised (NFKC, case-folded, punctuation and whitespace folded); "
+    "fields under {floor} words are not indexed"
+)
+
+
+def item_overlap(index: TestIndex, units: np.ndarray) -> np.ndarray:
+    """Share of each item's indexed units present in `units`, variants counted through the best one."""
+    n_seg = len(index.segments)
+    seg_units = np.array([s.units for s in index.segments], dtype=np.float64)
+    seg_group = np.array([s.group for s in index.segments], dtype=np.int64)
+    seg_item = np.array([s.item for s in index.segments], dtype=np.int64)
+    found = np.bincount(index.unit_segment[units], minlength=n_seg).astype(np.float64) if units.size else np.zeros(n_seg)
+    coverage = np.divide(found, seg_units, out=np.zeros(n_seg), where=seg_units > 0)
+    best = np.zeros(n_seg)
+    np.maximum.at(best, seg_group, coverage)
+    primary = seg_group == np.arange(n_seg)
+    weight = np.where(primary, seg_units, 0.0)
+    num = np.bincount(seg_item, weights=weight * best, minlength=len(index.items))
+    den = np.bincount(seg_item, weights=weight, minlength=len(index.items))
+    return np.divide(num, den, out=np.zeros(len(index.items)), where=den > 0)
+
+
+def _offsets(results: Sequence[ShardResult]) -> dict[str, tuple[int, int]]:
+    """(line offset, record offset) of each shard within its file, from the shards before it."""
+    out: dict[str, tuple[int, int]] = {}
+    by_file: dict[int, list[ShardResult]] = {}
+    for r in results:
+        by_file.setdefault(r.shard.file_index, []).append(r)
+    for shards in by_file.values():
+        lines = records = 0
+        for r in sorted(shards, key=lambda r: r.shard.part):
+            base = r.shard.record_base if r.shard.record_base is not None else records
+            out[r.shard.key] = (lines, base)
+            lines += r.accounting.lines
+            records = base + r.accounting.records
+    return out
+
+
+def _absolute(place: Place, lines: int, records: int) -> Place:
+    return Place(**{**place.__dict__, "record": place.record + records, "line": None if place.line is None else place.line + lines})
+
+
+def merge_accounting(results: Sequence[ShardResult], files: Sequence[InputFile], ignored: Sequence[str]) -> dict[str, Any]:
+    offsets = _offsets(results)
+    total = {"bytes_read": 0, "bytes_decoded": 0, "records_read": 0, "records_skipped": 0, "blank_lines": 0}
+    reasons: dict[str, dict[str, Any]] = {}
+    faults: list[dict[str, Any]] = []
+    per_file: dict[int, dict[str, Any]] = {}
+    for r in sorted(results, key=lambda r: (r.shard.file_index, r.shard.part)):
+        a, f = r.accounting, r.shard.file
+        lines, records = offsets[r.shard.key]
+        for k in total:
+            total[k] += getattr(a, k)
+        pf = per_file.setdefault(
+            r.shard.file_index,
+            {"file": f.name, "format": f.format, "compression": f.compression, "bytes": f.size, "records_read": 0, "records_skipped": 0},
+        )
+        pf["records_read"] += a.records_read
+        pf["records_skipped"] += a.records_skipped
+        for reason, entry in a.skipped.items():
+            agg = reasons.setdefault(reason, {"count": 0, "examples": []})
+            agg["count"] += entry["count"]
+            for ex in entry["examples"]:
+                agg["examples"].append(
+                    {
+                        "file": f.name,
+                        "line": None if ex["line"] is None else ex["line"] + lines,
+                        "record": None if ex["record"] is None else ex["record"] + records,
+                        "detail": ex["detail"],
+                    }
+                )
+        for fault in a.file_faults:
+            faults.append(
+                {
+                    "file": f.name,
+                    "reason": fault["reason"],
+                    "line": None if fault["line"] is None else fault["line"] + lines,
+                    "record": None if fault["record"] is None else fault["record"] + records,
+                    "detail": fault["detail"],
+                }
+            )
+    return {
+        "files": len(files),
+        **total,
+        "skipped_reasons": dict(sorted(reasons.items())),
+        "file_faults": faults,
+        "files_ignored": list(ignored),
+        "per_file": [per_file[i] for i in sorted(per_file)],
+    }
+
+
+def merge_items(index: TestIndex, results: Sequence[ShardResult]) -> list[dict[str, Any]]:
+    """Per-item results for every item with any match, in index order (benchmarks, then items)."""
+    offsets = _offsets(results)
+    merged: dict[int, Finding] = {}
+    first: dict[int, tuple[tuple[int, int, int, int], Place]] = {}
+    for r in results:
+        lines, records = offsets[r.shard.key]
+        for item, f in r.findings.items():
+            m = merged.setdefault(item, Finding())
+            m.longest = max(m.longest, f.longest)
+            m.dirty = m.dirty or f.dirty
+            m.records += f.records
+            m.dirty_records += f.dirty_records
+            if f.place is not None:
+                place = _absolute(f.place, lines, records)
+                rank = (0 if place.qualifying else 1, r.shard.file_index, place.record, place.offset)
+                if item not in first or rank < first[item][0]:
+                    first[item] = (rank, place)
+    units = np.unique(np.concatenate([r.units for r in results])) if results else np.empty(0, np.int64)
+    overlap = item_overlap(index, units)
+    names = {r.shard.file_index: r.shard.file.name for r in results}
+    out = []
+    for item in sorted(merged):
+        f, it = merged[item], index.items[item]
+        entry: dict[str, Any] = {
+            "item_id": it.item_id,
+            "benchmark": it.benchmark,
+            "dirty": f.dirty,
+            "overlap": round(float(overlap[item]), 4),
+            "longest_match": f.longest,
+            "records": f.records,
+            "dirty_records": f.dirty_records,
+        }
+        if item in first:
+            rank, p = first[item]
+            entry["where"] = {"file": names[rank[1]], "record": p.record, "line": p.line, "field": p.field, "offset": p.offset}
+            entry["matched_field"] = p.segment
+            entry["matched_words"] = p.words
+            entry["similarity"] = p.similarity
+            entry["excerpt"] = p.excerpt
+            entry["excerpt_offset"] = p.excerpt_offset
+        out.append(entry)
+    return out
+
+
+def benchmark_counts(index: TestIndex, items: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    counts: dict[str, dict[str, Any]] = {}
+    for name, meta in index.benchmarks.items():
+        counts[name] = {"items": int(meta["items"]), "dirty": 0, "matched": 0, "undetectable": 0, "split": meta["split"]}
+    for it in index.items:
+        if not it.detectable:
+            counts[it.benchmark]["undetectable"] += 1
+    for entry in items:
+        c = counts[entry["benchmark"]]
+        c["matched"] += 1
+        c["dirty"] += int(entry["dirty"])
+    for c in counts.values():
+        c["clean"] = c["items"] - c["dirty"] - c["undetectable"]
+    return counts
+
+
+def headline(benchmarks: dict[str, dict[str, Any]], accounting: dict[str, Any]) -> str:
+    """One sentence: what was found, in how much data, and what could not be read."""
+    total = sum(b["items"] for b in benchmarks.values())
+    dirty = {k: b["dirty"] for k, b in benchmarks.items() if b["dirty"]}
+    size = _size(accounting["bytes_read"])
+    records = f"{accounting['records_read']:,} records"
+    skipped = accounting["records_skipped"]
+    tail = f"; {skipped:,} records could not be read (see accounting)" if skipped else ""
+    if accounting["file_faults"]:
+        tail += f"; {len(accounting['file_faults'])} file(s) were damaged"
+    if not dirty:
+        return f"No test item of {len(benchmarks)} benchmark(s) ({total:,} items) was found in {size} of training data ({records}){tail}."
+    parts = ", ".join(f"{k} {v:,}" for k, v in dirty.items())
+    n = sum(dirty.values())
+    return f"{n:,} of {total:,} test items were found in {size} of training data ({records}): {parts}{tail}."
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"

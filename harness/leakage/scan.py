@@ -1,0 +1,219 @@
+"""`run_scan`: plan shards, run them on an engine (resuming finished ones), merge, write the outputs.
+
+The record it returns (and writes as leakage.json) has the shape other parts read:
+    {"status": "clean" | "flagged", "headline": str,
+     "benchmarks": {NAME: {"items", "dirty", "matched", "undetectable", "clean", "split"}},
+     "items": [{"item_id", "benchmark", "dirty", "overlap", "longest_match", "records", "dirty_records",
+                "where": {"file", "record", "line", "field", "offset"}, "matched_field", "matched_words",
+                "similarity", "excerpt", "excerpt_offset"}, ...],   # every matched item, dirty or not
+     "accounting": {"files", "bytes_read", "bytes_decoded", "records_read", "records_skipped",
+                    "blank_lines", "skipped_reasons": {REASON: {"count", "examples": [{"file", "line",
+                    "record", "detail"}]}}, "file_faults", "files_ignored", "per_file"},
+     "config": {...}, "index": {...}, "outputs": {...}, "execution": {...}, "timing": {...}}
+Same inputs and settings give the same record except under "execution" and "timing" (engine, workers,
+versions, times), whatever the engine, the worker count, or how often the scan was interrupted and resumed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from harness.leakage.checkpoint import Checkpoints
+from harness.leakage.core import ScanOptions, ShardResult
+from harness.leakage.engines import Engine, LocalEngine, RayEngine
+from harness.leakage.fields import parse_field
+from harness.leakage.index import HASH_VERSION, TestIndex, load_index
+from harness.leakage.inputs import DEFAULT_SHARD_BYTES, expand_inputs, plan_shards
+from harness.leakage.matcher import COMPANION_WINDOW
+from harness.leakage.readers import DEFAULT_MAX_RECORD_BYTES
+from harness.leakage.report import write_outputs
+from harness.leakage.results import DIRTY_RULE, benchmark_counts, headline, merge_accounting, merge_items
+
+DEFAULT_BENCHMARKS = ("gsm8k", "mmlu", "arc_challenge", "arc_easy", "hellaswag")
+RECORD_EXAMPLES = 100  # skipped records listed per reason in the record (skipped.jsonl has the rest)
+
+
+def default_out_dir() -> Path:
+    return Path("reports") / f"scan-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def run_scan(
+    paths: Sequence[str | Path],
+    *,
+    out_dir: Path | None = None,
+    progress: bool = False,
+    ngram: int = 13,
+    benchmarks: Sequence[str] | None = None,
+    fields: Sequence[str] | None = None,
+    workers: int | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
+    resume: bool = False,
+    strict: bool = False,
+    floor: int = 8,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    shard_bytes: int = DEFAULT_SHARD_BYTES,
+    index: TestIndex | None = None,
+) -> dict[str, Any]:
+    """Scan training data for test items; write the outputs under `out_dir`; return the record.
+
+    Raises `inputs.ScanInputError` for paths that cannot be scanned, `fields.FieldPathError` for a bad
+    field path, `readers.ScanFaultError` on the first fault under `strict`, and
+    `checkpoint.ResumeError` when resuming into a folder written with other settings.
+    """
+    t0 = time.monotonic()
+    started = datetime.now(UTC)
+    out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
+    names = list(benchmarks) if benchmarks else list(DEFAULT_BENCHMARKS)
+    field_list = tuple(fields) if fields else None
+    for f in field_list or ():
+        parse_field(f)  # fail before any work
+    files, ignored = expand_inputs(list(paths))
+    if index is None:
+        index = load_index(names, ngram=ngram, floor=floor)
+    elif sorted(index.benchmarks) != sorted(names) or index.ngram != ngram or index.floor != min(floor, ngram):
+        raise ValueError("the given index was built for other benchmarks or another n")
+    t_index = time.monotonic()
+    options = ScanOptions(fields=field_list, max_record_bytes=max_record_bytes, strict=strict)
+    shards = plan_shards(files, shard_bytes)
+    settings = {
+        "index": index.fingerprint(),
+        "fields": list(field_list) if field_list else None,
+        "max_record_bytes": max_record_bytes,
+        "piece_chars": options.piece_chars,
+        "shard_bytes": shard_bytes,
+        "hash_version": HASH_VERSION,
+    }
+    checkpoints = Checkpoints(out_dir, settings, resume)
+    results: dict[str, ShardResult] = checkpoints.load({s.key for s in shards}) if resume else {}
+    todo = [s for s in shards if s.key not in results]
+    runner: Engine = RayEngine(ray_address, workers) if engine == "ray" else LocalEngine(workers)
+    if engine not in ("local", "ray"):
+        raise ValueError(f"unknown engine {engine!r} (local or ray)")
+
+    with _Progress(progress, sum(s.size for s in todo), len(todo)) as bar:
+
+        def on_result(r: ShardResult) -> None:
+            checkpoints.save(r)
+            results[r.shard.key] = r
+            bar.shard_done({i for i, f in r.findings.items() if f.dirty})
+
+        if todo:
+            runner.run(todo, index, options, on_result, bar.advance)
+
+    ordered = [results[s.key] for s in shards]
+    items = merge_items(index, ordered)
+    accounting = merge_accounting(ordered, files, ignored)
+    counts = benchmark_counts(index, items)
+    dirty_total = sum(b["dirty"] for b in counts.values())
+    record: dict[str, Any] = {
+        "status": "flagged" if dirty_total else "clean",
+        "headline": headline(counts, accounting),
+        "benchmarks": counts,
+        "items": items,
+        "accounting": accounting,
+        "config": {
+            "paths": [str(p) for p in paths],
+            "benchmarks": names,
+            "ngram": index.ngram,
+            "floor": index.floor,
+            "fields": list(field_list) if field_list else None,
+            "max_record_bytes": max_record_bytes,
+            "companion_window": COMPANION_WINDOW,
+            "dirty_rule": DIRTY_RULE.format(
+                ngram=index.ngram, floor=index.floor, short_max=index.ngram - 1, window=COMPANION_WINDOW
+            ),
+        },
+        "index": {
+            **index.summary(),
+            "fingerprint": index.fingerprint(),
+            "hash_version": HASH_VERSION,
+            "benchmarks": index.benchmarks,
+        },
+        "execution": {
+            "engine": runner.name,
+            "workers": runner.workers,
+            "shards": len(shards),
+            "shards_resumed": len(shards) - len(todo),
+            "versions": _versions(),
+        },
+        "timing": {
+            "started_at": started.isoformat(timespec="seconds"),
+            "index_seconds": round(t_index - t0, 3),
+            "seconds": round(time.monotonic() - t0, 3),
+            "shard_seconds": round(sum(r.timing.get("seconds", 0.0) for r in ordered), 3),
+            "words": sum(r.words for r in ordered),
+        },
+    }
+    write_outputs(out_dir, record, index, record_examples=RECORD_EXAMPLES)
+    return record
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in ("harness", "numpy", "pyarrow", "orjson", "rapidfuzz", "zstandard"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+class _Progress:
+    """A rich progress bar with bytes/s on stderr (or nothing)."""
+
+    def __init__(self, enabled: bool, total_bytes: int, shards: int) -> None:
+        self.enabled = enabled
+        self.total = total_bytes
+        self.shards = shards
+        self.done = 0
+        self.dirty: set[int] = set()
+        self._progress: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("[bold]scan[/]"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[status]}"),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("scan", total=self.total, status=self._status())
+        return self
+
+    def _status(self) -> str:
+        return f"shards {self.done}/{self.shards}, dirty items so far: {len(self.dirty)}"
+
+    def advance(self, n: int) -> None:
+        if self._progress is not None and n:
+            self._progress.update(self._task, advance=n)
+
+    def shard_done(self, dirty_items: set[int]) -> None:
+        self.done += 1
+        self.dirty |= dirty_items
+        if self._progress is not None:
+            self._progress.update(self._task, status=self._status())
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()

@@ -1,0 +1,164 @@
+"""Byte streams of input files: decompression that notices a truncated or corrupt file, and line splitting
+in bounded memory.
+
+Why not `gzip.open` / `zstandard`'s stream reader: `gzip` drops the output of the read call that meets a
+truncated end, and `zstandard.ZstdDecompressor().stream_reader` ends a truncated frame silently, as if the
+file were complete. Here each codec's incremental decompressor (zlib, zstandard, bz2, lzma) is fed by hand,
+so every byte that can be decoded is, and the end of the input is checked against the end of the last
+frame: a file cut short is reported, never read as a shorter complete file.
+"""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import zstandard
+
+READ_BYTES = 1 << 20  # compressed bytes read at a time
+OUT_BYTES = 4 << 20  # most decompressed bytes produced per step (bounds memory on highly compressed input)
+
+
+@dataclass
+class StreamFault:
+    reason: str  # "truncated" | "corrupt"
+    detail: str
+
+
+class ByteStream:
+    """Decompressed chunks of one file from byte `start` (uncompressed files only) to its end.
+
+    After iteration, `fault` says whether the input ended early or held undecodable data; `raw_read`
+    counts the file's bytes consumed so far (for progress and accounting).
+    """
+
+    def __init__(self, path: str, compression: str | None, start: int = 0) -> None:
+        if compression and start:
+            raise ValueError("a compressed file can only be read from its start")
+        self.path = path
+        self.compression = compression
+        self.start = start
+        self.raw_read = 0
+        self.fault: StreamFault | None = None
+
+    def chunks(self) -> Iterator[bytes]:
+        with open(self.path, "rb") as fh:
+            if self.start:
+                fh.seek(self.start)
+            if self.compression is None:
+                while chunk := fh.read(OUT_BYTES):
+                    self.raw_read += len(chunk)
+                    yield chunk
+                return
+            yield from self._decompress(fh)
+
+    def _new(self) -> Any:
+        if self.compression == "gz":
+            return zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+        if self.compression == "zst":
+            return zstandard.ZstdDecompressor().decompressobj()
+        if self.compression == "bz2":
+            return bz2.BZ2Decompressor()
+        if self.compression == "xz":
+            return lzma.LZMADecompressor()
+        raise ValueError(f"unknown compression {self.compression!r}")
+
+    def _bounded(self, dec: Any, data: bytes) -> tuple[bytes, bytes, bool]:
+        """One decompression step: (output, input still to feed, whether output is still pending)."""
+        if self.compression == "zst":
+            # zstandard's decompressobj has no output bound: feed it small pieces instead.
+            return dec.decompress(data[: 1 << 16]), data[1 << 16 :], False
+        if self.compression == "gz":
+            out = dec.decompress(data, OUT_BYTES)
+            return out, b"" if dec.eof else dec.unconsumed_tail, False  # after eof, unused_data has it
+        out = dec.decompress(data, max_length=OUT_BYTES)  # bz2 and lzma keep unfed input inside
+        return out, b"", not dec.eof and not dec.needs_input
+
+    def _decompress(self, fh: BinaryIO) -> Iterator[bytes]:
+        errors = (zlib.error, zstandard.ZstdError, OSError, EOFError, lzma.LZMAError, ValueError)
+        dec = self._new()
+        fed = False  # whether the current frame (gzip member, zstd frame, ...) has had any input
+        while data := fh.read(READ_BYTES):
+            self.raw_read += len(data)
+            more = True
+            while data or more:
+                try:
+                    out, data, more = self._bounded(dec, data)
+                except errors as exc:
+                    self.fault = StreamFault("corrupt", f"undecodable {self.compression} data: {exc}")
+                    return
+                fed = True
+                if out:
+                    yield out
+                if dec.eof:
+                    data = dec.unused_data + data
+                    if self.compression == "gz":
+                        data = data.lstrip(b"\0")  # zero padding after the last gzip member
+                    dec, fed, more = self._new(), False, False
+        if self.compression == "gz" and fed and not dec.eof:
+            try:
+                tail = dec.flush()
+            except errors:
+                tail = b""
+            if tail:
+                yield tail
+        if fed and not dec.eof:
+            self.fault = StreamFault("truncated", f"the {self.compression} stream ends before its last frame does")
+
+
+@dataclass
+class Line:
+    number: int  # 1-based, counted from the stream's first line
+    data: bytes | None  # None when the line is longer than the limit (its bytes were not kept)
+    size: int  # bytes, without the newline
+    offset: int  # byte offset of the line's start from the stream's start
+    complete: bool = True  # False for a last line that has no newline
+
+
+def iter_lines(chunks: Iterator[bytes], max_bytes: int, stop: int | None = None) -> Iterator[Line]:
+    """Split a chunk stream into lines in memory bounded by `max_bytes` per line.
+
+    A line longer than `max_bytes` is yielded with `data=None` (skipped by the caller, and counted).
+    With `stop`, lines starting at or after byte `stop` are not yielded (byte-range shards).
+    A last line without a newline is yielded as it is.
+    """
+    number = 0
+    pos = 0  # stream offset of the next unread byte
+    pending: list[bytes] = []
+    pending_size = 0
+    line_start = 0
+    oversize = False
+    for chunk in chunks:
+        parts = chunk.split(b"\n")
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if not oversize:
+                if pending_size + len(part) > max_bytes:
+                    oversize = True
+                    pending, pending_size = [], pending_size + len(part)
+                else:
+                    pending.append(part)
+                    pending_size += len(part)
+            else:
+                pending_size += len(part)
+            pos += len(part)
+            if last:
+                break
+            pos += 1  # the newline
+            if stop is not None and line_start >= stop:
+                return
+            number += 1
+            data = None if oversize else (pending[0] if len(pending) == 1 else b"".join(pending))
+            yield Line(number, data, pending_size, line_start)
+            pending, pending_size, oversize = [], 0, False
+            line_start = pos
+    if pending_size or oversize:
+        if stop is not None and line_start >= stop:
+            return
+        number += 1
+        data = None if oversize else b"".join(pending)
+        yield Line(number, data, pending_size, line_start, complete=False)
