@@ -84,7 +84,7 @@ class LocalEngine:
                     on_result(fut.result())  # a worker's exception re-raises here, with its message
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
-            for proc in list(getattr(pool, "_processes", {}).values()):
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
                 proc.terminate()
             raise
         else:

@@ -15,9 +15,12 @@ Length rule (GPT-3 lowered n per benchmark from its items' lengths; we lower it 
   An item none of whose segments reaches `floor` words cannot be detected by n-gram matching at all; it is
   counted as `undetectable` for its benchmark, never as clean evidence.
 
-Shared n-grams. A key that belongs to two or more different items (stock phrasing such as "which of the
-following is the best argument for the defendant's") is marked `shared`: a hit on it counts towards
-overlap, but never makes an item dirty on its own.
+Stock phrasing. A key that belongs to `BOILERPLATE_ITEMS` (6) or more different items is instructions, not
+content: MMLU's "if the argument is invalid, choose an option which presents a counterexample" (formal
+logic) or "does the main character (who uses I/me/my) do something clearly morally wrong" (moral
+scenarios, 100 items). Such units are marked `shared`: a hit on one counts towards overlap, but never makes
+an item dirty on its own. Keys of 2-5 items are real shared content (an MMLU passage asked about by several
+questions, a HellaSwag caption that starts several contexts) and count for each of those items.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,12 +39,13 @@ from harness.leakage.normalize import ASCII_FOLD, word_bytes
 
 HASH_VERSION = 1  # bump when normalisation or hashing changes: resumed scans must not mix versions
 TABLE_BITS_MAX = 24  # prefilter: at most 2^24 one-byte slots (16 MiB) per probed window length
+BOILERPLATE_ITEMS = 6  # a key in this many items or more is stock phrasing (see the module docstring)
 _CALCULATOR = re.compile(r"<<[^<>]*>>")
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """One indexed field (or a variant of one) of one item."""
+class Segment(NamedTuple):
+    """One indexed field (or a variant of one) of one item. (A NamedTuple: 100k of them are built per
+    index and per worker, and a frozen dataclass is several times slower to construct.)"""
 
     item: int  # position in TestIndex.items
     field: str  # "question", "ctx", "answer", "choices[2]", "answer (plain)"
@@ -50,12 +55,61 @@ class Segment:
     units: int  # indexed units: n-grams, 1 for a short segment, 0 below the floor
 
 
-@dataclass(frozen=True, slots=True)
-class IndexedItem:
+class IndexedItem(NamedTuple):
     item_id: str
     benchmark: str
     segments: tuple[int, ...]  # segment ids, primary segments first in field order
     detectable: bool
+
+
+class SegmentTable(Sequence[Segment]):
+    """Every segment, stored as columns: pickles in milliseconds (a worker or a Ray task receives the index
+    once), and `segments[i]` builds the one `Segment` a hit needs."""
+
+    def __init__(self, rows: Sequence[Segment]) -> None:
+        self.item = np.array([r.item for r in rows], dtype=np.int64)
+        self.group = np.array([r.group for r in rows], dtype=np.int64)
+        self.n_words = np.array([r.n_words for r in rows], dtype=np.int64)
+        self.units = np.array([r.units for r in rows], dtype=np.int64)
+        self.field = [r.field for r in rows]
+        self.blob = b"".join(r.text for r in rows)
+        self.offsets = np.cumsum([0] + [len(r.text) for r in rows], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.field)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        text = self.blob[int(self.offsets[i]) : int(self.offsets[i + 1])]
+        return Segment(int(self.item[i]), self.field[i], int(self.group[i]), text, int(self.n_words[i]), int(self.units[i]))
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
+class ItemTable(Sequence[IndexedItem]):
+    """Every item, as columns; an item's segments are consecutive segment ids."""
+
+    def __init__(self, ids: list[str], benchmarks: list[str], seg_starts: list[int], detectable: list[bool]) -> None:
+        self.item_id = ids
+        self.benchmark = benchmarks
+        self.seg_starts = np.asarray(seg_starts, dtype=np.int64)  # len(ids) + 1 entries
+        self.detectable = np.asarray(detectable, dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.item_id)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        segs = tuple(range(int(self.seg_starts[i]), int(self.seg_starts[i + 1])))
+        return IndexedItem(self.item_id[i], self.benchmark[i], segs, bool(self.detectable[i]))
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
 
 
 @dataclass
@@ -64,8 +118,8 @@ class TestIndex:
 
     ngram: int
     floor: int
-    items: list[IndexedItem]
-    segments: list[Segment]
+    items: ItemTable
+    segments: SegmentTable
     benchmarks: dict[str, dict]  # name -> {"split", "items", "content_sha256", "source"}
     keys: dict[int, np.ndarray] = field(default_factory=dict)  # window length -> sorted uint64 hashes
     gids: dict[int, np.ndarray] = field(default_factory=dict)  # window length -> unit id of each key
@@ -163,18 +217,41 @@ def build_index(sets: Sequence[BenchmarkSet], *, ngram: int = 13, floor: int = 8
                     ids.append(sid)
             detectable = any(segments[s].units for s in ids)
             items.append(IndexedItem(item.item_id, bs.benchmark, tuple(ids), detectable))
-    index = TestIndex(ngram=ngram, floor=floor, items=items, segments=segments, benchmarks=meta)
+    index = TestIndex(
+        ngram=ngram,
+        floor=floor,
+        items=ItemTable(
+            [i.item_id for i in items],
+            [i.benchmark for i in items],
+            _starts(items),
+            [i.detectable for i in items],
+        ),
+        segments=SegmentTable(segments),
+        benchmarks=meta,
+    )
     _hash_units(index)
     return index
+
+
+def _starts(items: list[IndexedItem]) -> list[int]:
+    """First segment id of each item, and the total: items own consecutive segment ids."""
+    out, n = [], 0
+    for it in items:
+        if it.segments and it.segments[0] != n:
+            raise AssertionError("segments are not consecutive per item")
+        out.append(n)
+        n += len(it.segments)
+    return [*out, n]
 
 
 def _hash_units(index: TestIndex) -> None:
     """Hash every unit with the scan's own vectorised code, in one buffer, and sort the keys."""
     n, f = index.ngram, index.floor
-    indexed = [s for s in index.segments if s.units]
-    sid = np.array([i for i, s in enumerate(index.segments) if s.units], dtype=np.int64)
-    lengths = np.array([s.n_words for s in indexed], dtype=np.int64)
-    buf = padded(b" " + b" ".join(s.text for s in indexed).translate(ASCII_FOLD) + b" ")
+    segs = index.segments
+    sid = np.flatnonzero(segs.units > 0)
+    lengths = segs.n_words[sid]
+    off, blob = segs.offsets.tolist(), segs.blob
+    buf = padded(b" " + b" ".join(blob[off[i] : off[i + 1]] for i in sid.tolist()).translate(ASCII_FOLD) + b" ")
     starts, ends = word_spans(buf)
     codes = word_codes(buf, starts, ends)
     if codes.size != int(lengths.sum()):
@@ -197,7 +274,7 @@ def _hash_units(index: TestIndex) -> None:
     unit_key = np.concatenate((key_long, key_short))
     probe_len = np.concatenate((np.full(seg_of.size, n), np.full(short.size, f)))
     index.unit_segment, index.unit_pos, index.unit_len = unit_seg, unit_pos, unit_len
-    seg_item = np.array([s.item for s in index.segments], dtype=np.int64)
+    seg_item = segs.item
     unit_item = seg_item[unit_seg] if unit_seg.size else np.empty(0, np.int64)
     index.unit_shared = np.zeros(unit_key.size, bool)
     for k in sorted(set(probe_len.tolist())):
@@ -210,16 +287,19 @@ def _hash_units(index: TestIndex) -> None:
 
 
 def _shared(keys: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """For sorted keys: whether each key's run of equal keys belongs to more than one item."""
+    """For sorted keys: whether each key's run of equal keys belongs to `BOILERPLATE_ITEMS` items or more."""
     if keys.size == 0:
         return np.zeros(0, bool)
-    run_start = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    starts = np.zeros(keys.size, bool)
-    starts[run_start] = True
-    run = np.cumsum(starts) - 1
-    lo = np.minimum.reduceat(items, run_start)
-    hi = np.maximum.reduceat(items, run_start)
-    return (lo != hi)[run]
+    # Distinct items per run: sort each run's items, count changes.
+    order = np.lexsort((items, keys))
+    k, it = keys[order], items[order]
+    new_key = np.concatenate(([True], k[1:] != k[:-1]))
+    new_item = new_key | np.concatenate(([True], it[1:] != it[:-1]))
+    run = np.cumsum(new_key) - 1
+    distinct = np.bincount(run, weights=new_item)
+    out = np.empty(keys.size, bool)
+    out[order] = distinct[run] >= BOILERPLATE_ITEMS
+    return out
 
 
 def prefilter_table(keys: np.ndarray) -> tuple[int, np.ndarray]:

@@ -9,11 +9,11 @@ contains test items: each one is re-read word by word before it counts, so a has
 a finding.
 
 Evidence rule, per item and text (docs/scan.md):
-- a *long* match: a run of at least `ngram` consecutive words of one of the item's segments, through an
-  n-gram that no other test item shares, qualifies on its own (GPT-3's 13-gram rule);
+- a *long* match: a run of at least `ngram` consecutive words of one of the item's segments qualifies on
+  its own (GPT-3's 13-gram rule), unless all its n-grams are stock phrasing (`index.BOILERPLATE_ITEMS`);
 - a *short* match: a complete segment of `floor` .. `ngram`-1 words qualifies only with companions: at
-  least two of the item's other fields (all of them if it has fewer) appear as whole word sequences within
-  `COMPANION_WINDOW` words of it in the same text. A quiz page asking "How many books are in the New
+  least two of the item's other fields (all of them if it has fewer) follow or precede it in the same text,
+  chained field by field with at most `COMPANION_GAP` words between them (room for "A)" or "Answer:"). A quiz page asking "How many books are in the New
   Testament?" is not the MMLU item; the same question with the item's options is. The exception is a
   continuation context (`STANDALONE_FIELDS`: HellaSwag's `ctx`), which qualifies alone: it runs from a
   caption sentence into the first words of the next ("... a field. it"), a shape that generic pages do not
@@ -32,7 +32,8 @@ from harness.leakage.hashing import padded, window_hashes, word_codes, word_span
 from harness.leakage.index import TestIndex, fingerprint_bits
 from harness.leakage.normalize import ASCII_FOLD, fold_bytes
 
-COMPANION_WINDOW = 100  # words before and after a short match searched for the item's other fields
+COMPANION_WINDOW = 100  # words around a match kept apart between pieces of a long text (core.pieces)
+COMPANION_GAP = 4  # words allowed between a short match and the next of the item's fields (labels)
 STANDALONE_FIELDS = frozenset({"ctx"})  # short fields that qualify without companions (see above)
 
 
@@ -75,7 +76,7 @@ def match_texts(texts: Sequence[str], index: TestIndex) -> BatchMatches:
         if h.size == 0:
             continue
         bits, table = index.tables[k]
-        stored = table[(h >> np.uint64(64 - bits)).astype(np.intp)]
+        stored = table[(h >> np.uint64(64 - bits)).view(np.int64)]  # slots < 2^24: same bits
         cand = np.flatnonzero(stored)  # a few percent of the slots are taken
         stored = stored[cand]
         cand = cand[(stored == fingerprint_bits(h[cand], bits)) | (stored == 2)]
@@ -201,22 +202,51 @@ def _has_companions(
     first_word: np.ndarray,
     index: TestIndex,
 ) -> bool:
-    """Whether enough of the item's other fields appear near a short match (see the module docstring)."""
-    base = int(first_word[t])
-    lo = max(base, base + w - COMPANION_WINDOW)
-    hi = min(int(first_word[t + 1]), base + w + length + COMPANION_WINDOW)
-    # The match itself is left out, so that a field quoted inside the matched one is no companion.
-    end = base + w + length
-    before = b" " + b" ".join(raw[starts[lo] : ends[base + w - 1]].split()) + b" " if base + w > lo else b""
-    after = b" " + b" ".join(raw[starts[end] : ends[hi - 1]].split()) + b" " if hi > end else b""
+    """Whether enough of the item's other fields sit next to a short match (see the module docstring).
+
+    Fields are chained outwards from the match, after it and before it: each must start (or end) within
+    `COMPANION_GAP` words of the previous one, which leaves room for labels ("A)", "(b)", "Answer:") but not
+    for a word that merely occurs somewhere on the page.
+    """
     own_group = index.segments[seg].group
-    others: dict[int, bool] = {}
+    fields: dict[int, list[list[bytes]]] = {}
     for s in index.items[item].segments:
         segment = index.segments[s]
-        if segment.group == own_group:
-            continue
-        if not others.get(segment.group):
-            needle = b" " + segment.text + b" "
-            others[segment.group] = needle in before or needle in after
-    need = min(2, len(others))
-    return sum(others.values()) >= need
+        if segment.group != own_group:
+            fields.setdefault(segment.group, []).append(segment.text.split())
+    if not fields:
+        return True
+    need = min(2, len(fields))
+    budget = sum(max(len(v) for v in vs) for vs in fields.values()) + COMPANION_GAP * (len(fields) + 1)
+    base, text_end = int(first_word[t]), int(first_word[t + 1])
+    start, end = base + w, base + w + length
+    hi, lo = min(text_end, end + budget), max(base, start - budget)
+    after = raw[starts[end] : ends[hi - 1]].split() if hi > end else []
+    before = raw[starts[lo] : ends[start - 1]].split()[::-1] if start > lo else []
+    found = _chain(after, fields, set())
+    if len(found) < need:
+        found = _chain(before, {g: [v[::-1] for v in vs] for g, vs in fields.items()}, found)
+    return len(found) >= need
+
+
+def _chain(seq: list[bytes], fields: dict[int, list[list[bytes]]], used: set[int]) -> set[int]:
+    """Groups found one after another from the start of `seq`, each within COMPANION_GAP words."""
+    used = set(used)
+    pos = 0
+    while True:
+        best: tuple[int, int, int] | None = None  # (gap, -length, group)
+        for group, variants in fields.items():
+            if group in used:
+                continue
+            for v in variants:
+                for gap in range(COMPANION_GAP + 1):
+                    if best is not None and gap > best[0]:
+                        break
+                    if seq[pos + gap : pos + gap + len(v)] == v:
+                        cand = (gap, -len(v), group)
+                        best = cand if best is None or cand < best else best
+                        break
+        if best is None:
+            return used
+        used.add(best[2])
+        pos += best[0] - best[1]

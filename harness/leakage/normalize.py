@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 WORD_RE = re.compile(r"[^\W_]+")
 _NON_WORD_RE = re.compile(r"[\W_]+")
@@ -50,58 +49,29 @@ ASCII_FOLD = bytes(
 )
 
 
-@lru_cache(maxsize=1)
-def _separator_re() -> re.Pattern[str]:
-    """Non-ASCII characters that the rule only ever turns into a separator, whatever surrounds them.
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 
-    A character qualifies if it is not a letter or digit, is not a combining mark (those can compose with
-    the previous letter under NFKC), and neither it nor its case-folded form normalises to anything holding
-    a letter or digit ("™" -> "TM" and "½" -> "1⁄2" do not qualify; "’", "—", "«", "©", "€" do). Replacing
-    such characters by spaces keeps every character offset and lets almost-ASCII web text (curly quotes,
-    dashes, bullets, non-breaking spaces) take the byte-wise path.
-    """
-    ranges: list[tuple[int, int]] = []
-    for cp in (*range(0x80, 0x10000), *range(0x1F000, 0x1FB00)):  # the BMP and the emoji blocks
-        ch = chr(cp)
-        if 0xD800 <= cp <= 0xDFFF or ch.isalnum() or unicodedata.combining(ch):
-            continue
-        if unicodedata.category(ch) in ("Cn", "Co", "Mn", "Mc", "Me"):
-            continue
-        forms = (unicodedata.normalize("NFKC", ch), unicodedata.normalize("NFKC", ch.casefold()))
-        if any(c.isalnum() or c == "_" for form in forms for c in form):
-            continue
-        if ranges and ranges[-1][1] == cp - 1:
-            ranges[-1] = (ranges[-1][0], cp)
-        else:
-            ranges.append((cp, cp))
-    body = "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
-    return re.compile(f"[{body}]")
+
+def _blank_non_words(match: re.Match[str]) -> str:
+    return _NON_WORD_RE.sub(" ", match.group())
 
 
 def fold_bytes(text: str) -> bytes:
     """UTF-8 bytes of `text` whose words, after `ASCII_FOLD`, are exactly `words(text)`.
 
-    Same length as `text` (byte offset = character offset) whenever the text is ASCII once the
-    separator-only characters are blanked, which is the common case and the fast one; otherwise the
-    reference rule runs and the result is the words joined by spaces (offsets are then recovered with
-    `char_offset` when a match needs one).
+    ASCII text is passed through unchanged (byte offset = character offset; `ASCII_FOLD` then applies the
+    rule byte-wise). Other text is folded (NFKC, case folding) and only its runs of non-ASCII characters go
+    through the regex, which turns the non-word ones (curly quotes, dashes, CJK punctuation) into spaces;
+    ASCII punctuation is left to `ASCII_FOLD`. Offsets into such text are recovered with `char_offset`.
     """
     if text.isascii():
         return text.encode("ascii")
-    blanked = _separator_re().sub(" ", text)
-    if blanked.isascii():
-        return blanked.encode("ascii")
-    return _NON_WORD_RE.sub(" ", fold(text)).encode("utf-8")
+    return _NON_ASCII_RUN.sub(_blank_non_words, fold(text)).encode("utf-8")
 
 
 def word_bytes(text: str) -> list[bytes]:
     """`words(text)` as UTF-8 byte strings, through the scan's own fast path (equal by the property tests)."""
     return fold_bytes(text).translate(ASCII_FOLD).split()
-
-
-def is_fast(text: str) -> bool:
-    """Whether `fold_bytes(text)` keeps character offsets (see there)."""
-    return text.isascii() or _separator_re().sub(" ", text).isascii()
 
 
 def char_offset(text: str, word_index: int) -> int:
@@ -111,8 +81,8 @@ def char_offset(text: str, word_index: int) -> int:
     whitespace-separated chunks (NFKC and case folding never act across whitespace) and the chunk holding
     the word is bisected, so a match can be pointed at in the original whatever NFKC did to the lengths.
     """
-    if is_fast(text):
-        folded = fold_bytes(text).translate(ASCII_FOLD)
+    if text.isascii():
+        folded = text.encode("ascii").translate(ASCII_FOLD)
         for i, m in enumerate(_FOLDED_WORD_RE.finditer(folded)):
             if i == word_index:
                 return m.start()

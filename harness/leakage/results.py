@@ -21,20 +21,20 @@ from harness.leakage.inputs import InputFile
 
 DIRTY_RULE = (
     "dirty = at least one training text holds a run of >= {ngram} consecutive words of one of the item's "
-    "fields (question, answer or solution, one choice) through an n-gram no other test item shares, or a "
-    "complete field of {floor}-{short_max} words together with at least two of the item's other fields "
-    "(all, if it has fewer) within {window} words of it (a HellaSwag context of {floor}-{short_max} words "
-    "needs no companions); words are normalised (NFKC, case-folded, punctuation and whitespace folded); "
+    "fields (question, answer or solution, one choice) through an n-gram fewer than {boilerplate} test items share, or a "
+    "complete field of {floor}-{short_max} words with at least two of the item's other fields (all, if it "
+    "has fewer) chained next to it, at most {gap} words apart (a HellaSwag context of {floor}-{short_max} "
+    "words needs no companions); words are normalised (NFKC, case-folded, punctuation and whitespace folded); "
     "fields under {floor} words are not indexed"
 )
 
 
 def item_overlap(index: TestIndex, units: np.ndarray) -> np.ndarray:
     """Share of each item's indexed units present in `units`, variants counted through the best one."""
-    n_seg = len(index.segments)
-    seg_units = np.array([s.units for s in index.segments], dtype=np.float64)
-    seg_group = np.array([s.group for s in index.segments], dtype=np.int64)
-    seg_item = np.array([s.item for s in index.segments], dtype=np.int64)
+    segs = index.segments
+    n_seg = len(segs)
+    seg_units = segs.units.astype(np.float64)
+    seg_group, seg_item = segs.group, segs.item
     found = np.bincount(index.unit_segment[units], minlength=n_seg).astype(np.float64) if units.size else np.zeros(n_seg)
     coverage = np.divide(found, seg_units, out=np.zeros(n_seg), where=seg_units > 0)
     best = np.zeros(n_seg)

@@ -27,9 +27,9 @@ from harness.leakage.checkpoint import Checkpoints
 from harness.leakage.core import ScanOptions, ShardResult
 from harness.leakage.engines import Engine, LocalEngine, RayEngine
 from harness.leakage.fields import parse_field
-from harness.leakage.index import HASH_VERSION, TestIndex, load_index
+from harness.leakage.index import BOILERPLATE_ITEMS, HASH_VERSION, TestIndex, load_index
 from harness.leakage.inputs import DEFAULT_SHARD_BYTES, expand_inputs, plan_shards
-from harness.leakage.matcher import COMPANION_WINDOW
+from harness.leakage.matcher import COMPANION_GAP
 from harness.leakage.readers import DEFAULT_MAX_RECORD_BYTES
 from harness.leakage.report import write_outputs
 from harness.leakage.results import DIRTY_RULE, benchmark_counts, headline, merge_accounting, merge_items
@@ -124,9 +124,13 @@ def run_scan(
             "floor": index.floor,
             "fields": list(field_list) if field_list else None,
             "max_record_bytes": max_record_bytes,
-            "companion_window": COMPANION_WINDOW,
+            "companion_gap": COMPANION_GAP,
             "dirty_rule": DIRTY_RULE.format(
-                ngram=index.ngram, floor=index.floor, short_max=index.ngram - 1, window=COMPANION_WINDOW
+                ngram=index.ngram,
+                floor=index.floor,
+                short_max=index.ngram - 1,
+                gap=COMPANION_GAP,
+                boilerplate=BOILERPLATE_ITEMS,
             ),
         },
         "index": {
@@ -147,6 +151,7 @@ def run_scan(
             "index_seconds": round(t_index - t0, 3),
             "seconds": round(time.monotonic() - t0, 3),
             "shard_seconds": round(sum(r.timing.get("seconds", 0.0) for r in ordered), 3),
+            "shard_cpu_seconds": round(sum(r.timing.get("cpu_seconds", 0.0) for r in ordered), 3),
             "words": sum(r.words for r in ordered),
         },
     }

@@ -25,6 +25,8 @@ model = "tiny random llama"
 [gsm8k]
 value = 99.2
 filter = "flexible-extract"
+n_shot = 2
+chat_template = true
 source = "https://example.org/launch"
 
 [arc_easy]
@@ -96,9 +98,15 @@ def test_every_benchmark_measured_on_the_first_items(tiny_run):
     assert report["benchmarks"]["mmlu"]["measurement"]["se_method"] == "clustered"
     assert report["benchmarks"]["mmlu"]["partial"] is True
     assert report["benchmarks"]["gsm8k"]["setting"] == {
-        "metric": "exact_match", "filter": "flexible-extract", "n_shot": 5,
-        "chain_of_thought": False, "chat_template": False,
+        "metric": "exact_match", "filter": "flexible-extract", "n_shot": 2,
+        "chain_of_thought": False, "chat_template": True,
     }  # fmt: skip
+    # the claim's chat template and 2 shots reached lm-eval: multi-turn ChatML prompts
+    prompt = json.loads(frame.loc[frame["benchmark"] == "gsm8k", "prompt"].iloc[0])[0][0]
+    assert prompt.count("<|im_start|>user") == 3 and prompt.endswith("<|im_start|>assistant\n")
+    assert report["benchmarks"]["gsm8k"]["lm_eval"]["fewshot_source"]["split"] == "train"
+    arc_prompt = json.loads(frame.loc[frame["benchmark"] == "arc_easy", "prompt"].iloc[0])[0][0]
+    assert arc_prompt.startswith("Question: ") and "<|im_start|>" not in arc_prompt
 
 
 def test_verdicts_and_caveats(tiny_run):
