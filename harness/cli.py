@@ -20,8 +20,8 @@ app.add_typer(data_app, name="data")
 # harness verify        -> harness/verify/cli.py
 # harness fingerprint   -> harness/fingerprint/cli.py
 # harness audit         -> harness/report/cli.py
-from harness.report.cli import audit  # noqa: E402
 from harness.leakage.cli import scan  # noqa: E402
+from harness.report.cli import audit  # noqa: E402
 from harness.verify.cli import verify  # noqa: E402
 
 app.command("audit")(audit)

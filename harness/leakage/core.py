@@ -127,7 +127,9 @@ def pieces(text: str, piece_chars: int) -> Iterator[tuple[int, str]]:
         if end >= len(text):
             yield start, text[start:]
             return
-        cut = max(text.rfind(" ", start + piece_chars // 2, end), text.rfind("\n", start + piece_chars // 2, end))
+        cut = max(
+            text.rfind(" ", start + piece_chars // 2, end), text.rfind("\n", start + piece_chars // 2, end)
+        )
         end = cut if cut > start else end
         yield start, text[start:end]
         # The next piece starts OVERLAP_WORDS words before the cut (or 64K characters, for absurd words).
@@ -177,7 +179,10 @@ def scan_shard(
         findings=acc.findings,
         accounting=reader.acct,
         words=acc.words,
-        timing={"seconds": round(time.monotonic() - t0, 3), "cpu_seconds": round(time.process_time() - c0, 3)},
+        timing={
+            "seconds": round(time.monotonic() - t0, 3),
+            "cpu_seconds": round(time.process_time() - c0, 3),
+        },
     )
 
 

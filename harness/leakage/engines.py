@@ -75,7 +75,9 @@ class LocalEngine:
         reader = threading.Thread(target=drain, daemon=True)
         reader.start()
         workers = min(self.workers, len(shards))
-        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(index, progress_q))
+        pool = ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_init_worker, initargs=(index, progress_q)
+        )
         try:
             pending: set[Future] = {pool.submit(_run_in_worker, shard, options) for shard in shards}
             while pending:

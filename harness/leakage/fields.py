@@ -1,7 +1,7 @@
 """Which strings of a record are scanned: dotted field paths, or every string field by default.
 
 Path syntax: `text`, `meta.title`, `messages[].content` (every element of a list), `messages[0].content`
-(one element). A path that ends on an object or a list selects every string under it. The name a string
+or `messages[-1].content` (one element). A path that ends on an object or a list selects every string under it. The name a string
 is reported under is its concrete path: `messages[1].content`.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_STEP_RE = re.compile(r"([^.\[\]]+)|\[(\d*)\]|(\.)")
+_STEP_RE = re.compile(r"([^.\[\]]+)|\[(-?\d*)\]|(\.)")
 
 
 class FieldPathError(ValueError):
@@ -49,6 +49,8 @@ def parse_field(path: str) -> FieldPath:
         else:
             if expect_key and steps:
                 raise FieldPathError(f"field path {path!r}: '[' after '.' at character {pos}")
+            if index == "-":
+                raise FieldPathError(f"field path {path!r}: '[-]' is not an index")
             steps.append(int(index) if index else None)
             expect_key = False
         pos = m.end()

@@ -4,7 +4,7 @@ construction; nothing is seeded per process, so shards hashed anywhere (other pr
 
 Word code (64 bits) of a word's bytes b (length L), from at most three unaligned 8-byte loads:
     a0 = b[0:8], a1 = b[8:16] (0 if L <= 8), a2 = b[L-8:L] (0 if L <= 16), little-endian, zero-padded;
-    code = mix(a0*K1 + a1*K2 + a2*K3 + L),   mix(h) = h ^= h>>32; h *= M; h ^= h>>29.
+    code = mix(a0*K1 + a1*K2 + a2*K3 + L),   mix(h) = (h ^ h>>32) * M.
 Words longer than 16 bytes that agree on their first 16 and last 8 bytes and their length share a code;
 that and any 64-bit collision only costs a failed verification (`matcher` re-reads every hit word by word).
 
@@ -28,7 +28,7 @@ P = U64(0x100000001B3)
 P_INV = U64(pow(int(P), -1, 1 << 64))
 PAD = 8  # a buffer ends with at least this many separator bytes, so 8-byte loads stay inside it
 _MASK = np.array([0] + [(1 << (8 * i)) - 1 for i in range(1, 8)] + [(1 << 64) - 1], dtype=U64)
-_S32, _S29 = U64(32), U64(29)
+_S32 = U64(32)
 _powers: dict[str, np.ndarray] = {}
 
 
@@ -51,9 +51,9 @@ def word_codes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndar
     if buf.size < PAD or buf[-PAD:].max() > 32:
         raise ValueError("word_codes needs a buffer that ends with PAD separator bytes")
     loads = np.ndarray(shape=(buf.size - 7,), dtype=U64, buffer=buf, offset=0, strides=(1,))
-    length = ends - starts
+    length = (ends - starts).astype(np.int64, copy=False)
     h = loads[starts]
-    h &= _MASK[np.minimum(length, 8)]
+    h &= np.take(_MASK, length, mode="clip")  # the word's own bytes (lengths over 8 clip to all 8)
     h *= K1
     h += length.view(U64)  # lengths are positive int64: same bits
     long = np.flatnonzero(length > 8)  # about one word in ten in English text
@@ -68,7 +68,6 @@ def word_codes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndar
         h[long] += extra
     h ^= h >> _S32
     h *= M
-    h ^= h >> _S29
     return h
 
 
@@ -81,9 +80,7 @@ def word_code(word: bytes) -> int:
     a2 = int.from_bytes(word[-8:], "little") if n > 16 else 0
     h = (a0 * int(K1) + a1 * int(K2) + a2 * int(K3) + n) & mask
     h ^= h >> 32
-    h = (h * int(M)) & mask
-    h ^= h >> 29
-    return h
+    return (h * int(M)) & mask
 
 
 def _power_tables(n: int) -> tuple[np.ndarray, np.ndarray]:

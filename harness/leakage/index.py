@@ -83,7 +83,14 @@ class SegmentTable(Sequence[Segment]):
             return [self[j] for j in range(*i.indices(len(self)))]
         i = int(i)
         text = self.blob[int(self.offsets[i]) : int(self.offsets[i + 1])]
-        return Segment(int(self.item[i]), self.field[i], int(self.group[i]), text, int(self.n_words[i]), int(self.units[i]))
+        return Segment(
+            int(self.item[i]),
+            self.field[i],
+            int(self.group[i]),
+            text,
+            int(self.n_words[i]),
+            int(self.units[i]),
+        )
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
@@ -92,7 +99,9 @@ class SegmentTable(Sequence[Segment]):
 class ItemTable(Sequence[IndexedItem]):
     """Every item, as columns; an item's segments are consecutive segment ids."""
 
-    def __init__(self, ids: list[str], benchmarks: list[str], seg_starts: list[int], detectable: list[bool]) -> None:
+    def __init__(
+        self, ids: list[str], benchmarks: list[str], seg_starts: list[int], detectable: list[bool]
+    ) -> None:
         self.item_id = ids
         self.benchmark = benchmarks
         self.seg_starts = np.asarray(seg_starts, dtype=np.int64)  # len(ids) + 1 entries
@@ -251,7 +260,9 @@ def _hash_units(index: TestIndex) -> None:
     sid = np.flatnonzero(segs.units > 0)
     lengths = segs.n_words[sid]
     off, blob = segs.offsets.tolist(), segs.blob
-    buf = padded(b" " + b" ".join(blob[off[i] : off[i + 1]] for i in sid.tolist()).translate(ASCII_FOLD) + b" ")
+    buf = padded(
+        b" " + b" ".join(blob[off[i] : off[i + 1]] for i in sid.tolist()).translate(ASCII_FOLD) + b" "
+    )
     starts, ends = word_spans(buf)
     codes = word_codes(buf, starts, ends)
     if codes.size != int(lengths.sum()):

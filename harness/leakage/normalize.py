@@ -45,7 +45,8 @@ def normalize(text: str) -> str:
 # (punctuation, whitespace, controls, NUL) to a space. Bytes >= 0x80 only reach it from the reference path,
 # whose output is already words and spaces, and are kept: in UTF-8 they belong to a word.
 ASCII_FOLD = bytes(
-    (b + 32 if 65 <= b <= 90 else b if (48 <= b <= 57 or 97 <= b <= 122 or b >= 128) else 32) for b in range(256)
+    (b + 32 if 65 <= b <= 90 else b if (48 <= b <= 57 or 97 <= b <= 122 or b >= 128) else 32)
+    for b in range(256)
 )
 
 
@@ -56,16 +57,34 @@ def _blank_non_words(match: re.Match[str]) -> str:
     return _NON_WORD_RE.sub(" ", match.group())
 
 
+# Punctuation and spaces that English web text is full of: not letters or digits, unchanged into anything
+# holding one by NFKC or case folding, never combining with a neighbour. Under the rule each is only a word
+# separator, so its UTF-8 bytes can be blanked before anything else is looked at.
+COMMON_SEPARATORS = frozenset(
+    "\u2019\u2018\u201c\u201d\u2014\u2013\u2026\u00a0\u2022\u00ab\u00bb\u00b7\u2032\u2033"
+    "\u2010\u2011\u2012\u2039\u203a\u00ad\u200b\u3000\ufeff\u00a9\u00ae\u00b0\u20ac\u00a3"
+)
+_ASCII_BYTES = bytes(range(128))
+
+
 def fold_bytes(text: str) -> bytes:
     """UTF-8 bytes of `text` whose words, after `ASCII_FOLD`, are exactly `words(text)`.
 
     ASCII text is passed through unchanged (byte offset = character offset; `ASCII_FOLD` then applies the
-    rule byte-wise). Other text is folded (NFKC, case folding) and only its runs of non-ASCII characters go
-    through the regex, which turns the non-word ones (curly quotes, dashes, CJK punctuation) into spaces;
-    ASCII punctuation is left to `ASCII_FOLD`. Offsets into such text are recovered with `char_offset`.
+    rule byte-wise). Text whose only non-ASCII characters are common separators (curly quotes, dashes,
+    non-breaking spaces, ...) has them blanked in its UTF-8 bytes and takes the same byte-wise path. Other
+    text is folded (NFKC, case folding) and only its runs of non-ASCII characters go through the regex,
+    which turns the non-word ones into spaces; ASCII punctuation is left to `ASCII_FOLD`. Offsets into
+    non-ASCII text are recovered with `char_offset`.
     """
     if text.isascii():
         return text.encode("ascii")
+    data = text.encode("utf-8")
+    others = set(data.translate(None, _ASCII_BYTES).decode("utf-8"))  # the distinct non-ASCII characters
+    if others <= COMMON_SEPARATORS:
+        for c in others:
+            data = data.replace(c.encode("utf-8"), b" ")
+        return data
     return _NON_ASCII_RUN.sub(_blank_non_words, fold(text)).encode("utf-8")
 
 

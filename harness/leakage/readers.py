@@ -167,7 +167,12 @@ class ShardReader:
     def _stream_fault(self, line_no: int, record_no: int) -> None:
         fault = self._stream.fault if self._stream is not None else None
         if fault is not None:
-            self.acct.fault(fault.reason, line_no, record_no, f"{fault.detail}; nothing after line {line_no - 1} could be read")
+            self.acct.fault(
+                fault.reason,
+                line_no,
+                record_no,
+                f"{fault.detail}; nothing after line {line_no - 1} could be read",
+            )
 
     def _jsonl_records(self, lines: Iterator[Line]) -> Iterator[Record]:
         opts, acct = self.options, self.acct
@@ -182,7 +187,12 @@ class ShardReader:
                 self._stream_fault(line_no, number)
                 return
             if line.data is None:
-                acct.skip("record_too_large", number, line_no, f"{line.size} bytes > max_record_bytes {opts.max_record_bytes}")
+                acct.skip(
+                    "record_too_large",
+                    number,
+                    line_no,
+                    f"{line.size} bytes > max_record_bytes {opts.max_record_bytes}",
+                )
                 number += 1
                 continue
             if not line.data.strip():
@@ -314,7 +324,10 @@ class ShardReader:
             return
         if too_large:
             self.acct.skip(
-                "record_too_large", 0, 1, f"a JSON document over max_record_bytes {limit}: convert it to JSON Lines"
+                "record_too_large",
+                0,
+                1,
+                f"a JSON document over max_record_bytes {limit}: convert it to JSON Lines",
             )
             return
         try:

@@ -22,14 +22,21 @@ from harness.leakage.index import TestIndex
 EXCERPT_MD = 300  # characters of excerpt shown per item in summary.md
 
 
-def write_outputs(out_dir: Path, record: dict[str, Any], index: TestIndex, record_examples: int = 100) -> dict[str, str]:
+def write_outputs(
+    out_dir: Path, record: dict[str, Any], index: TestIndex, record_examples: int = 100
+) -> dict[str, str]:
     """Write every file; return their names relative to `out_dir` (also set as the record's `outputs`).
 
     skipped.jsonl gets every skipped record the shards listed; the record itself keeps the first
     `record_examples` per reason (the counts are always complete).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    outputs = {"record": "leakage.json", "items": "items.parquet", "summary": "summary.md", "skipped": "skipped.jsonl"}
+    outputs = {
+        "record": "leakage.json",
+        "items": "items.parquet",
+        "summary": "summary.md",
+        "skipped": "skipped.jsonl",
+    }
     clean = write_clean_lists(out_dir, record, index)
     outputs.update({f"clean_{k}": v for k, v in clean.items()})
     record["outputs"] = outputs
@@ -60,7 +67,11 @@ def write_clean_lists(out_dir: Path, record: dict[str, Any], index: TestIndex) -
     folder.mkdir(exist_ok=True)
     out = {}
     for name in record["benchmarks"]:
-        ids = [it.item_id for it in index.items if it.benchmark == name and it.detectable and it.item_id not in dirty]
+        ids = [
+            it.item_id
+            for it in index.items
+            if it.benchmark == name and it.detectable and it.item_id not in dirty
+        ]
         rel = f"clean/{name}.txt"
         _atomic(out_dir / rel, "".join(f"{i}\n" for i in ids).encode("utf-8"))
         out[name] = rel
@@ -120,7 +131,15 @@ def write_items_parquet(path: Path, record: dict[str, Any], index: TestIndex) ->
 def _md(text: Any) -> str:
     """Untrusted text (training data) made inert in Markdown: one line, table pipes and HTML escaped."""
     s = " ".join(str(text).split())
-    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("`", "'"), ("[", "\\["), ("]", "\\]")):
+    for a, b in (
+        ("&", "&amp;"),
+        ("<", "&lt;"),
+        (">", "&gt;"),
+        ("|", "\\|"),
+        ("`", "'"),
+        ("[", "\\["),
+        ("]", "\\]"),
+    ):
         s = s.replace(a, b)
     return s
 
@@ -128,7 +147,10 @@ def _md(text: Any) -> str:
 def render_summary(record: dict[str, Any]) -> str:
     status = record["status"]
     lines = [f"# Leakage scan: {status}", "", record["headline"], "", "## Benchmarks", ""]
-    lines += ["| benchmark | split | items | dirty | matched | undetectable | clean |", "|---|---|---:|---:|---:|---:|---:|"]
+    lines += [
+        "| benchmark | split | items | dirty | matched | undetectable | clean |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for name, b in record["benchmarks"].items():
         lines.append(
             f"| {name} | {b['split']} | {b['items']} | {b['dirty']} | {b['matched']} | {b['undetectable']} | {b['clean']} |"
@@ -142,7 +164,9 @@ def render_summary(record: dict[str, Any]) -> str:
         ]
         for i in dirty:
             w = i.get("where") or {}
-            place = f"{w.get('file')}, record {w.get('record')}" + (f", line {w['line']}" if w.get("line") is not None else "")
+            place = f"{w.get('file')}, record {w.get('record')}" + (
+                f", line {w['line']}" if w.get("line") is not None else ""
+            )
             place += f", {w.get('field')} char {w.get('offset')}"
             excerpt = i.get("excerpt") or ""
             excerpt = excerpt if len(excerpt) <= EXCERPT_MD else excerpt[:EXCERPT_MD] + "…"
@@ -154,7 +178,10 @@ def render_summary(record: dict[str, Any]) -> str:
         lines.append("None.")
     partial = [i for i in record["items"] if not i["dirty"]]
     if partial:
-        lines += ["", f"Matched without qualifying (shared or short fields only): {len(partial)} item(s); see items.parquet."]
+        lines += [
+            "",
+            f"Matched without qualifying (shared or short fields only): {len(partial)} item(s); see items.parquet.",
+        ]
     a = record["accounting"]
     lines += [
         "",
@@ -165,10 +192,17 @@ def render_summary(record: dict[str, Any]) -> str:
     ]
     for reason, entry in a["skipped_reasons"].items():
         ex = entry["examples"][:3]
-        where = "; ".join(f"{_md(e['file'])} line {e['line']}" if e.get("line") is not None else f"{_md(e['file'])} record {e['record']}" for e in ex)
+        where = "; ".join(
+            f"{_md(e['file'])} line {e['line']}"
+            if e.get("line") is not None
+            else f"{_md(e['file'])} record {e['record']}"
+            for e in ex
+        )
         lines.append(f"- skipped, {reason}: {entry['count']:,} (e.g. {where})")
     for fault in a["file_faults"]:
-        lines.append(f"- file fault, {fault['reason']}: {_md(fault['file'])} at line {fault['line']}: {_md(fault['detail'])}")
+        lines.append(
+            f"- file fault, {fault['reason']}: {_md(fault['file'])} at line {fault['line']}: {_md(fault['detail'])}"
+        )
     if a.get("files_ignored"):
         lines.append(f"- files ignored (unsupported type): {len(a['files_ignored'])}")
     c = record["config"]

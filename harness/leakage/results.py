@@ -35,7 +35,11 @@ def item_overlap(index: TestIndex, units: np.ndarray) -> np.ndarray:
     n_seg = len(segs)
     seg_units = segs.units.astype(np.float64)
     seg_group, seg_item = segs.group, segs.item
-    found = np.bincount(index.unit_segment[units], minlength=n_seg).astype(np.float64) if units.size else np.zeros(n_seg)
+    found = (
+        np.bincount(index.unit_segment[units], minlength=n_seg).astype(np.float64)
+        if units.size
+        else np.zeros(n_seg)
+    )
     coverage = np.divide(found, seg_units, out=np.zeros(n_seg), where=seg_units > 0)
     best = np.zeros(n_seg)
     np.maximum.at(best, seg_group, coverage)
@@ -63,10 +67,18 @@ def _offsets(results: Sequence[ShardResult]) -> dict[str, tuple[int, int]]:
 
 
 def _absolute(place: Place, lines: int, records: int) -> Place:
-    return Place(**{**place.__dict__, "record": place.record + records, "line": None if place.line is None else place.line + lines})
+    return Place(
+        **{
+            **place.__dict__,
+            "record": place.record + records,
+            "line": None if place.line is None else place.line + lines,
+        }
+    )
 
 
-def merge_accounting(results: Sequence[ShardResult], files: Sequence[InputFile], ignored: Sequence[str]) -> dict[str, Any]:
+def merge_accounting(
+    results: Sequence[ShardResult], files: Sequence[InputFile], ignored: Sequence[str]
+) -> dict[str, Any]:
     offsets = _offsets(results)
     total = {"bytes_read": 0, "bytes_decoded": 0, "records_read": 0, "records_skipped": 0, "blank_lines": 0}
     reasons: dict[str, dict[str, Any]] = {}
@@ -79,7 +91,14 @@ def merge_accounting(results: Sequence[ShardResult], files: Sequence[InputFile],
             total[k] += getattr(a, k)
         pf = per_file.setdefault(
             r.shard.file_index,
-            {"file": f.name, "format": f.format, "compression": f.compression, "bytes": f.size, "records_read": 0, "records_skipped": 0},
+            {
+                "file": f.name,
+                "format": f.format,
+                "compression": f.compression,
+                "bytes": f.size,
+                "records_read": 0,
+                "records_skipped": 0,
+            },
         )
         pf["records_read"] += a.records_read
         pf["records_skipped"] += a.records_skipped
@@ -150,7 +169,13 @@ def merge_items(index: TestIndex, results: Sequence[ShardResult]) -> list[dict[s
         }
         if item in first:
             rank, p = first[item]
-            entry["where"] = {"file": names[rank[1]], "record": p.record, "line": p.line, "field": p.field, "offset": p.offset}
+            entry["where"] = {
+                "file": names[rank[1]],
+                "record": p.record,
+                "line": p.line,
+                "field": p.field,
+                "offset": p.offset,
+            }
             entry["matched_field"] = p.segment
             entry["matched_words"] = p.words
             entry["similarity"] = p.similarity
@@ -163,7 +188,13 @@ def merge_items(index: TestIndex, results: Sequence[ShardResult]) -> list[dict[s
 def benchmark_counts(index: TestIndex, items: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     counts: dict[str, dict[str, Any]] = {}
     for name, meta in index.benchmarks.items():
-        counts[name] = {"items": int(meta["items"]), "dirty": 0, "matched": 0, "undetectable": 0, "split": meta["split"]}
+        counts[name] = {
+            "items": int(meta["items"]),
+            "dirty": 0,
+            "matched": 0,
+            "undetectable": 0,
+            "split": meta["split"],
+        }
     for it in index.items:
         if not it.detectable:
             counts[it.benchmark]["undetectable"] += 1

@@ -76,7 +76,9 @@ def run_scan(
     files, ignored = expand_inputs(list(paths))
     if index is None:
         index = load_index(names, ngram=ngram, floor=floor)
-    elif sorted(index.benchmarks) != sorted(names) or index.ngram != ngram or index.floor != min(floor, ngram):
+    elif (
+        sorted(index.benchmarks) != sorted(names) or index.ngram != ngram or index.floor != min(floor, ngram)
+    ):
         raise ValueError("the given index was built for other benchmarks or another n")
     t_index = time.monotonic()
     options = ScanOptions(fields=field_list, max_record_bytes=max_record_bytes, strict=strict)

@@ -107,7 +107,9 @@ class ByteStream:
             if tail:
                 yield tail
         if fed and not dec.eof:
-            self.fault = StreamFault("truncated", f"the {self.compression} stream ends before its last frame does")
+            self.fault = StreamFault(
+                "truncated", f"the {self.compression} stream ends before its last frame does"
+            )
 
 
 @dataclass

@@ -9,15 +9,22 @@ import numpy as np
 from harness.data import BenchmarkSet, SourceInfo
 from harness.data.items import build_items
 from harness.leakage.hashing import ngram_hash, word_code
-from harness.leakage.index import build_index
+from harness.leakage.index import BOILERPLATE_ITEMS, build_index
 
 
 def arc_set(rows: list[dict]) -> BenchmarkSet:
     full = [
-        {"id": f"Q{i}", "question": r["q"], "choices": {"text": r["c"], "label": list("ABCD")[: len(r["c"])]}, "answerKey": "A"}
+        {
+            "id": f"Q{i}",
+            "question": r["q"],
+            "choices": {"text": r["c"], "label": list("ABCD")[: len(r["c"])]},
+            "answerKey": "A",
+        }
         for i, r in enumerate(rows)
     ]
-    return BenchmarkSet("arc_easy", "test", tuple(full), build_items("arc_easy", "test", full), SourceInfo("local", "test"))
+    return BenchmarkSet(
+        "arc_easy", "test", tuple(full), build_items("arc_easy", "test", full), SourceInfo("local", "test")
+    )
 
 
 def test_gsm8k_items_have_question_solution_and_plain_solution(index) -> None:
@@ -43,7 +50,10 @@ def test_length_rule_and_undetectable_items() -> None:
         [
             arc_set(
                 [
-                    {"q": "Which planet in our solar system is closest to the Sun and has no moons at all?", "c": ["Mercury", "Venus"]},
+                    {
+                        "q": "Which planet in our solar system is closest to the Sun and has no moons at all?",
+                        "c": ["Mercury", "Venus"],
+                    },
                     {"q": "Which of the following is a renewable resource?", "c": ["coal", "wind"]},
                     {"q": "Which is a mammal?", "c": ["a whale", "a shark"]},
                 ]
@@ -61,7 +71,18 @@ def test_length_rule_and_undetectable_items() -> None:
 
 
 def test_keys_are_sorted_and_point_at_their_units() -> None:
-    idx = build_index([arc_set([{"q": "one two three four five six seven eight nine ten eleven twelve thirteen fourteen", "c": ["x", "y"]}])])
+    idx = build_index(
+        [
+            arc_set(
+                [
+                    {
+                        "q": "one two three four five six seven eight nine ten eleven twelve thirteen fourteen",
+                        "c": ["x", "y"],
+                    }
+                ]
+            )
+        ]
+    )
     keys, gids = idx.keys[13], idx.gids[13]
     assert np.all(keys[:-1] <= keys[1:])
     words = b"one two three four five six seven eight nine ten eleven twelve thirteen fourteen".split()
@@ -70,14 +91,16 @@ def test_keys_are_sorted_and_point_at_their_units() -> None:
     assert sorted(idx.unit_pos[gids].tolist()) == [0, 1]
 
 
-def test_ngrams_of_two_items_are_shared() -> None:
-    q = "Which property of a mineral can be determined just by looking at it in bright light?"
-    idx = build_index([arc_set([{"q": q, "c": ["luster", "mass"]}, {"q": q + " Explain.", "c": ["hardness", "color"]}])])
-    seg0 = idx.items[0].segments[0]
-    units0 = np.flatnonzero(idx.unit_segment == seg0)
-    assert idx.unit_shared[units0].all()  # every n-gram of item 0 is also item 1's
-    units1 = np.flatnonzero(idx.unit_segment == idx.items[1].segments[0])
-    assert idx.unit_shared[units1].sum() == units0.size and not idx.unit_shared[units1].all()
+def test_ngrams_of_six_items_are_stock_phrasing_and_of_two_are_content() -> None:
+    q = "Which property of a mineral can be determined just by looking at it in bright light"
+    idx = build_index(
+        [arc_set([{"q": f"{q}, case {i}?", "c": ["luster", "mass"]} for i in range(BOILERPLATE_ITEMS)])]
+    )
+    common = [np.flatnonzero(idx.unit_segment == idx.items[i].segments[0]) for i in range(BOILERPLATE_ITEMS)]
+    for units in common:
+        assert idx.unit_shared[units].sum() == units.size - 1  # all but the n-gram that reaches the number
+    two = build_index([arc_set([{"q": f"{q}, case {i}?", "c": ["luster", "mass"]} for i in range(2)])])
+    assert not two.unit_shared.any()
 
 
 def test_pickles_as_columns_and_rebuilds_its_tables(index) -> None:
@@ -91,7 +114,9 @@ def test_pickles_as_columns_and_rebuilds_its_tables(index) -> None:
 
 
 def test_fingerprint_follows_the_rule_parameters() -> None:
-    s = arc_set([{"q": "Which planet in our solar system is closest to the Sun and has no moons?", "c": ["a", "b"]}])
+    s = arc_set(
+        [{"q": "Which planet in our solar system is closest to the Sun and has no moons?", "c": ["a", "b"]}]
+    )
     assert build_index([s]).fingerprint() == build_index([s]).fingerprint()
     assert build_index([s], ngram=12).fingerprint() != build_index([s]).fingerprint()
 

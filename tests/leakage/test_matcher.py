@@ -85,7 +85,11 @@ def test_filler_and_generic_questions_find_nothing(index) -> None:
 def test_short_question_needs_its_choices(index, sets) -> None:
     # An ARC question of 8-12 words, alone, is a common phrase; with two of its options it is the item.
     arc = sets["arc_easy"]
-    item = next(it for it in arc.items if 8 <= len(words(it.question)) <= 10 and all(len(words(c)) < 8 for c in it.choices))
+    item = next(
+        it
+        for it in arc.items
+        if 8 <= len(words(it.question)) <= 10 and all(len(words(c)) < 8 for c in it.choices)
+    )
     alone = evidence_for(index, [page(item.question)], item.item_id)
     assert alone and not alone[0].qualifying and alone[0].longest == len(words(item.question))
     one_choice = evidence_for(index, [page(item.question + " " + item.choices[0])], item.item_id)
@@ -99,14 +103,17 @@ def test_short_hellaswag_context_stands_alone(index, sets) -> None:
     hs = sets["hellaswag"]
     item = hs.items[100]
     ev = evidence_for(index, [page(hs.rows[item.row]["ctx"])], item.item_id)
-    assert ev and ev[0].qualifying and ev[0].longest == 9
+    assert ev and ev[0].qualifying and ev[0].longest == 10
 
 
 def test_stock_phrasing_alone_does_not_make_an_item_dirty() -> None:
     from harness.leakage.index import build_index
 
     stock = "Read the argument below carefully and then decide whether it is valid or invalid in logic"
-    rows = [{"q": f"{stock}. Argument {i}: if it rains the {w} get wet.", "c": ["valid", "invalid"]} for i, w in enumerate("abcdef")]
+    rows = [
+        {"q": f"{stock}. Argument {i}: if it rains the {w} get wet.", "c": ["valid", "invalid"]}
+        for i, w in enumerate("abcdef")
+    ]
     idx = build_index([arc_set(rows)])
     m = match_texts([page(stock)], idx)
     assert len({e.item for e in m.evidence}) == 6 and not any(e.qualifying for e in m.evidence)
@@ -117,7 +124,9 @@ def test_stock_phrasing_alone_does_not_make_an_item_dirty() -> None:
 def test_content_shared_by_a_few_items_counts_for_each() -> None:
     from harness.leakage.index import build_index
 
-    passage = "The charter of privileges granted by William Penn to the inhabitants of Pennsylvania and territories"
+    passage = (
+        "The charter of privileges granted by William Penn to the inhabitants of Pennsylvania and territories"
+    )
     rows = [{"q": f"{passage}. Question {i}?", "c": ["yes", "no"]} for i in range(2)]
     idx = build_index([arc_set(rows)])
     m = match_texts([page(passage)], idx)
@@ -129,7 +138,21 @@ def test_a_hash_collision_never_makes_a_finding() -> None:
 
     q = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
     idx = build_index([arc_set([{"q": q, "c": ["x", "y"]}])])
-    other = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu".split()
+    other = [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "iota",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+    ]
     fake = ngram_hash([word_code(w.encode()) for w in other])
     forged = copy.deepcopy(idx)
     forged.keys[13] = np.sort(np.concatenate((forged.keys[13][1:], np.array([fake], np.uint64))))

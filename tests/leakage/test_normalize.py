@@ -10,9 +10,52 @@ from harness.leakage.normalize import ASCII_FOLD, char_offset, fold_bytes, norma
 # Text that exercises the rule: ASCII, punctuation, controls, ligatures, fractions, full-width forms,
 # combining marks, Greek sigma, German sharp s, CJK, curly quotes, dashes, non-breaking spaces, emoji.
 ALPHABET = st.sampled_from(
-    list("abcXYZ019 _-.,;:'\"!?()[]{}<>/\\|@#$%^&*+=~`\n\t\r\x00\x07")
-    + ["é", "É", "e\u0301", "ß", "ẞ", "Σ", "ς", "σ", "ﬁ", "½", "²", "Ａ", "ｂ", "①", "™", "’", "“", "—", "…"]
-    + ["\u00a0", "\u3000", "数", "据", "。", "😀", "\u200b", "\u00ad", "İ", "ǅ", "Ⅻ", "㎏", "﹏"]
+    [
+        *"abcXYZ019 _-.,;:'\"!?()[]{}<>/\\|@#$%^&*+=~`\n\t\r\x00\x07",
+        *[
+            "é",
+            "É",
+            "e\u0301",
+            "ß",
+            "ẞ",
+            "Σ",
+            "ς",
+            "σ",
+            "ﬁ",
+            "½",
+            "²",
+            "Ａ",
+            "ｂ",
+            "①",
+            "™",
+            "’",
+            "“",
+            "—",
+            "…",
+        ],
+        *[
+            "\u00a0",
+            "\u3000",
+            "数",
+            "据",
+            "。",
+            "😀",
+            "\u200b",
+            "\u00ad",
+            "\u2013",
+            "\u2022",
+            "«",
+            "»",
+            "©",
+            "€",
+            "\ufeff",
+            "İ",
+            "ǅ",
+            "Ⅻ",
+            "㎏",
+            "﹏",
+        ],
+    ]
 )
 TEXT = st.lists(ALPHABET, max_size=60).map("".join)
 

@@ -1,0 +1,50 @@
+"""Engines only decide where shards run: local processes and Ray give the same record."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.leakage import run_scan
+from harness.leakage.engines import LocalEngine, default_workers
+from tests.leakage.corpora import comparable, dirty_ids, page, write_jsonl
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, sets):
+    root = tmp_path_factory.mktemp("engines")
+    gsm, hs = sets["gsm8k"].items, sets["hellaswag"]
+    for i in range(4):
+        pages = [{"text": page(f"page {i}-{j}")} for j in range(80)]
+        pages[10 * i]["text"] = page(gsm[100 + i].question)
+        write_jsonl(root / f"part-{i}.jsonl", pages)
+    h = hs.items[55]
+    write_jsonl(
+        root / "chat.jsonl.gz",
+        [{"messages": [{"role": "user", "content": hs.rows[h.row]["ctx"] + " " + h.answer}]}],
+        compress="gz",
+    )
+    return root
+
+
+def test_default_workers_is_every_core() -> None:
+    assert LocalEngine().workers == default_workers() >= 1
+
+
+@pytest.mark.slow
+def test_ray_engine_equals_the_local_engine(corpus, index, tmp_path) -> None:
+    ray = pytest.importorskip("ray")
+    local = run_scan([str(corpus)], out_dir=tmp_path / "local", index=index, workers=2, shard_bytes=20_000)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        remote = run_scan(
+            [str(corpus)], out_dir=tmp_path / "ray", index=index, engine="ray", shard_bytes=20_000
+        )
+    finally:
+        ray.shutdown()
+    assert remote["execution"]["engine"] == "ray" and remote["execution"]["shards"] > 8
+    # 4 GSM8K problems, HellaSwag 55, and HellaSwag 56, whose context is the same caption as 55's
+    assert dirty_ids(local) == {f"gsm8k/test/{100 + i}" for i in range(4)} | {
+        "hellaswag/validation/55",
+        "hellaswag/validation/56",
+    }
+    assert comparable(remote) == comparable(local)
