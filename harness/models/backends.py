@@ -72,12 +72,19 @@ def resolve_model_name(model: str) -> str:
 def endpoint_url(base_url: str, chat: bool) -> str:
     """lm-eval wants the full route; users usually give the server's `/v1` root. Accept both."""
     url = base_url.rstrip("/")
-    route = "/chat/completions" if chat else "/completions"
-    if url.endswith(route):
+    if url.endswith("/chat/completions"):
+        if not chat:
+            raise BackendError(
+                f"--base-url {base_url} is a chat route; openai-completions needs /v1/completions"
+            )
         return url
-    if not chat and url.endswith("/chat/completions"):
-        raise BackendError(f"--base-url {base_url} is a chat route; openai-completions needs /v1/completions")
-    return url + route
+    if url.endswith("/completions"):
+        if chat:
+            raise BackendError(
+                f"--base-url {base_url} is a completions route; openai-chat needs /v1/chat/completions"
+            )
+        return url
+    return url + ("/chat/completions" if chat else "/completions")
 
 
 def backend_spec(

@@ -1,0 +1,450 @@
+"""Log-probabilities against a local forward pass of the reference, calibrated on the reference itself.
+
+Request part: ``/v1/completions`` with ``echo`` and ``logprobs=k`` returns the endpoint's log-probabilities
+for every token of a text we wrote (vLLM, llama.cpp and our test server support it); where echo is
+refused, the logprobs of generated tokens (completions or chat ``top_logprobs``) are used instead.
+
+Analysis (pure): per position the ``divergence`` statistics; per text their means; then three tests.
+
+1. Identical: every observed-token logprob within 2e-3 nats of the reference and top-k KL below 1e-5:
+   the same weights computed the same way (float32 re-ordering is far below this).
+2. Magnitude: mean top-k KL of the endpoint vs the calibrated bands (``calibration``), paired by text:
+   above ``MARGIN`` x the quantisation band means different weights (``p_above``); below
+   ``MARGIN`` x a band, with a one-sided equivalence test (``p_within``), means "same weights within
+   that band".
+3. Coherent drift: the cluster-robust t of the mean of ``u`` over texts, studentised by the spread of the
+   same t under the six calibration variants (``statistics.calibrated_drift_test``). This is what
+   catches a light fine-tune whose magnitude is well inside the band: a few optimiser steps on any
+   text move the likelihood of other natural text coherently, numerics do not.
+
+Sequential use: texts are sent in batches (looks); a mismatch may stop the probe at any look (each look
+tests at alpha / looks, Bonferroni), a match is only declared after the last look, so the drift test
+always has its full sample before it is allowed to pass a fine-tune.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from harness.fingerprint.client import Client
+from harness.fingerprint.divergence import PositionStats, compare_rows, empty_stats
+from harness.fingerprint.evidence import Evidence, format_p, rnd
+from harness.fingerprint.responses import parse_chat, parse_completion
+from harness.fingerprint.statistics import (
+    calibrated_drift_test,
+    cluster_t,
+    drift_detectable,
+    paired_band_test,
+)
+
+MARGIN = 2.0  # a band is MARGIN x the largest calibration divergence in it (KL, so sqrt(2) in logits)
+IDENTICAL_MAX_ABS_D = 2e-3
+IDENTICAL_MAX_KL = 1e-5
+SHIFTED_MAX_REF_RANK = 10  # shifted echo: drift positions where the reference ranks the token top-10
+
+
+@dataclass
+class EchoRecord:
+    """An endpoint's per-token report on one text (echo) or on its own continuation (generated)."""
+
+    text_index: int
+    prompt_ids: list[int]  # reference ids of the prompt as the endpoint tokenised it (echo) or as sent
+    tokens: list[str]
+    logprobs: list[float | None]
+    top: list[dict[str, float] | None]
+    returned_text: str
+    mode: str  # "echo" | "generated"
+
+
+def request_echo(client: Client, text: str, k: int) -> dict[str, Any]:
+    body = {"prompt": text, "max_tokens": 1, "temperature": 0, "echo": True, "logprobs": k}
+    return client.post("/completions", body)
+
+
+def request_generated(client: Client, prompt: str, k: int, max_tokens: int, chat: bool) -> dict[str, Any]:
+    if chat:
+        body: dict[str, Any] = {
+            "messages": [{"role": "user", "content": prompt}],
+            "max_tokens": max_tokens,
+            "temperature": 0,
+            "logprobs": True,
+            "top_logprobs": k,
+        }
+        return client.post("/chat/completions", body)
+    body = {"prompt": prompt, "max_tokens": max_tokens, "temperature": 0, "logprobs": k}
+    return client.post("/completions", body)
+
+
+def echo_record(data: dict[str, Any], text_index: int, text: str) -> EchoRecord | None:
+    """The echo part of a completions response, or None when the server ignored echo/logprobs."""
+    choice = parse_completion(data).choices[0]
+    lp = choice.logprobs
+    if lp is None or not lp.tokens:
+        return None
+    return EchoRecord(text_index, [], lp.tokens, lp.logprobs, lp.top, choice.text, "echo")
+
+
+def generated_record(data: dict[str, Any], text_index: int, prompt_ids: list[int], chat: bool) -> EchoRecord | None:
+    resp = parse_chat(data) if chat else parse_completion(data)
+    choice = resp.choices[0]
+    lp = choice.logprobs
+    if lp is None or not lp.tokens:
+        return None
+    return EchoRecord(text_index, prompt_ids, lp.tokens, lp.logprobs, lp.top, choice.text, "generated")
+
+
+# ------------------------------------------------------------------------- alignment (pure) ----
+
+
+@dataclass
+class Aligned:
+    """Reference ids for the endpoint's token sequence, and where each reported entry belongs."""
+
+    ids: list[int]
+    offset: int  # endpoint token position p is ids position p + offset
+    entries: list[dict[int, float] | None]  # per endpoint position, top-k mapped to reference ids
+    chosen: list[float | None]  # per endpoint position, the logprob of the token at that position
+    unmapped_keys: int
+    total_keys: int
+
+
+def _same_token(a: str, b: str) -> bool:
+    # Partial UTF-8 pieces are shown as "" by some servers and as U+FFFD by others.
+    return a == b or a in ("", "\ufffd") or b in ("", "\ufffd") or "\ufffd" in a or "\ufffd" in b
+
+
+def align_echo(ref, record: EchoRecord, text: str) -> Aligned | None:
+    """Match the endpoint's echoed tokens to the reference tokenisation of ``text``; None if they differ.
+
+    Servers differ in whether a BOS token is listed: offset -1 means the endpoint lists a special token
+    the reference tokenizer does not add (it is prepended), +1 that it hides one the reference adds.
+    """
+    local = ref.encode(text)
+    local_text = [ref.token_text(i) for i in local]
+    T = record.tokens  # the prompt's tokens, then the generated one(s)
+    for offset in (0, 1, -1):
+        if offset >= 0:
+            a, b = T, local_text[offset:]
+            ids = local
+        else:
+            if not T or T[0] not in ref.special_token_texts or T[0] not in ref.string_to_id:
+                continue
+            a, b = T[1:], local_text
+            ids = [ref.string_to_id[T[0]], *local]
+        if len(a) >= len(b) and all(_same_token(x, y) for x, y in zip(a, b, strict=False)):
+            break
+    else:
+        return None
+    n_prompt = len(b) + (1 if offset < 0 else 0)
+    prompt_only = EchoRecord(
+        record.text_index,
+        ids,
+        record.tokens[:n_prompt],
+        record.logprobs[:n_prompt],
+        record.top[:n_prompt],
+        record.returned_text,
+        record.mode,
+    )
+    return _map_entries(ref, prompt_only, ids, max(offset, 0))
+
+
+def align_generated(ref, record: EchoRecord) -> Aligned | None:
+    """Generated tokens: map each reported token text to a reference id (None if any is unknown)."""
+    ids = []
+    for t in record.tokens:
+        i = ref.string_to_id.get(t)
+        if i is None:
+            return None
+        ids.append(i)
+    return _map_entries(ref, record, record.prompt_ids + ids, len(record.prompt_ids))
+
+
+def _map_entries(ref, record: EchoRecord, ids: list[int], offset: int) -> Aligned:
+    s2i = ref.string_to_id
+    entries: list[dict[int, float] | None] = []
+    unmapped = total = 0
+    for top in record.top:
+        if top is None:
+            entries.append(None)
+            continue
+        mapped = {}
+        for key, value in top.items():
+            total += 1
+            i = s2i.get(key)
+            if i is None:
+                unmapped += 1
+            else:
+                mapped[i] = value
+        entries.append(mapped)
+    return Aligned(ids, offset, entries, list(record.logprobs), unmapped, total)
+
+
+def endpoint_stats(aligned: Aligned, ref_rows, shift: int) -> PositionStats:
+    """PositionStats over reference rows 0..n-2 from an endpoint's entries.
+
+    ``shift`` 0: the entry at token q describes row q-1 (the OpenAI semantics). ``shift`` 1: it
+    describes row q, the distribution of the *next* token (llama-cpp-python 0.3's echo without a BOS
+    token); then the observed token's logprob is known only when it is in the top-k.
+    """
+    n = len(aligned.ids)
+    rows_entries: list[dict[int, float] | None] = [None] * (n - 1)
+    rows_chosen: list[float | None] = [None] * (n - 1)
+    for p, top in enumerate(aligned.entries):
+        q = p + aligned.offset
+        r = q - 1 + shift
+        if not 0 <= r < n - 1:
+            continue
+        rows_entries[r] = top
+        if shift == 0:
+            rows_chosen[r] = aligned.chosen[p]
+    if not any(e is not None for e in rows_entries):
+        return empty_stats(n - 1)
+    return compare_rows(rows_entries, aligned.ids[1:], rows_chosen, ref_rows)
+
+
+def choose_shift(stats_by_shift: dict[int, list[PositionStats]]) -> tuple[int, dict[int, float]]:
+    """The alignment under which the endpoint's top tokens agree best with the reference's."""
+    agreement = {}
+    for shift, stats in stats_by_shift.items():
+        covered = np.concatenate([np.isfinite(s.kl) for s in stats]) if stats else np.zeros(0, bool)
+        top1 = np.concatenate([s.top1 for s in stats]) if stats else np.zeros(0, bool)
+        agreement[shift] = float(top1[covered].mean()) if covered.any() else 0.0
+    best = max(sorted(agreement), key=lambda s: (agreement[s], -s))
+    return best, agreement
+
+
+# --------------------------------------------------------------------------- analysis (pure) ----
+
+
+@dataclass
+class LogprobAnalysis:
+    relation: str  # identical | same weights within a precision/quantisation band | different weights | unknown
+    band_tier: str | None  # "precision" | "quantisation" when within a band
+    supports: str
+    p_mismatch: float
+    p_within: float
+    decisive: bool
+    positions: int
+    drift_positions: int
+    texts: int
+    mean_kl: float
+    max_abs_d: float
+    top1_agreement: float
+    precision_band: float
+    quantisation_band: float
+    band_test_precision: Any
+    band_test_quantisation: Any
+    drift: Any  # DriftTest or None
+    drift_mean: float
+    drift_se: float
+    drift_detectable: float
+    kl_detectable: float
+    equivalent_noise: float  # relative weight noise with the same mean KL (calibrated on noise-1%)
+    variant_kl: dict[str, float] = field(default_factory=dict)
+    variant_drift_t: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _rows_mask(stats: PositionStats, start: int) -> np.ndarray:
+    m = np.zeros(len(stats), bool)
+    m[start:] = True
+    return m
+
+
+def analyse(
+    endpoint: list[PositionStats],
+    calibration: dict[str, list[PositionStats]],
+    *,
+    shift: int,
+    mode: str,
+    alpha: float,
+    looks: int,
+    final: bool,
+) -> LogprobAnalysis:
+    """Identical / within a band / different weights, from endpoint and calibration PositionStats."""
+    from harness.fingerprint.calibration import NOISE_VARIANTS, PRECISION_VARIANTS, QUANTISATION_VARIANTS
+
+    alpha_look = alpha / max(looks, 1)
+    start = 1 if shift == 1 else 0
+    shifted = shift == 1
+    kl_rows = [np.isfinite(s.kl) for s in endpoint]
+    kl_e = [float(s.kl[m].mean()) if m.any() else math.nan for s, m in zip(endpoint, kl_rows, strict=True)]
+    keep = [i for i, v in enumerate(kl_e) if math.isfinite(v)]
+    texts = len(keep)
+    notes: list[str] = []
+
+    def per_text_kl(stats: list[PositionStats]) -> list[float]:
+        return [float(stats[i].kl[kl_rows[i]].mean()) for i in keep]
+
+    variant_kl = {kind: float(np.mean(per_text_kl(s))) for kind, s in calibration.items()}
+    prec_kind = max(PRECISION_VARIANTS, key=lambda k: variant_kl.get(k, -1.0))
+    quant_kind = max(PRECISION_VARIANTS + QUANTISATION_VARIANTS, key=lambda k: variant_kl.get(k, -1.0))
+    e_kl = [kl_e[i] for i in keep]
+    band_prec = paired_band_test(e_kl, per_text_kl(calibration[prec_kind]), MARGIN, alpha_look)
+    band_quant = paired_band_test(e_kl, per_text_kl(calibration[quant_kind]), MARGIN, alpha_look)
+
+    # Drift: u over the selected positions, clustered by text.
+    def drift_groups(stats: list[PositionStats], is_endpoint: bool) -> list[np.ndarray]:
+        groups = []
+        for i in keep:
+            s = stats[i]
+            m = np.isfinite(s.u) & _rows_mask(s, start)
+            if shifted:
+                m &= (s.ref_rank >= 0) & (s.ref_rank < SHIFTED_MAX_REF_RANK)
+                if not is_endpoint:
+                    m &= s.in_topk
+            groups.append(s.u[m])
+        return groups
+
+    all_d = np.concatenate([s.d[np.isfinite(s.d)] for s in endpoint]) if endpoint else np.zeros(0)
+    max_abs_d = float(np.abs(all_d).max()) if len(all_d) else math.nan
+    top1 = np.concatenate([s.top1[m] for s, m in zip(endpoint, kl_rows, strict=True)]) if endpoint else np.zeros(0)
+    positions = int(sum(m.sum() for m in kl_rows))
+    mean_kl = float(np.mean(e_kl)) if e_kl else math.nan
+
+    drift = None
+    drift_mean = drift_se = drift_det = math.nan
+    variant_t: dict[str, float] = {}
+    drift_positions = 0
+    if mode == "echo" and texts >= 3:
+        g = drift_groups(endpoint, True)
+        drift_positions = int(sum(len(x) for x in g))
+        ct = cluster_t(g)
+        variant_t = {kind: cluster_t(drift_groups(s, False)).t for kind, s in calibration.items()}
+        drift = calibrated_drift_test(ct.t, list(variant_t.values()))
+        drift_mean, drift_se = ct.mean, ct.se
+        drift_det = drift_detectable(ct.se, drift.null_scale, drift.df, alpha_look)
+    elif mode != "echo":
+        notes.append(
+            "only generated-token logprobs were available: the endpoint chose those tokens itself, so "
+            "the coherent-drift test (which needs text the endpoint did not choose) could not run"
+        )
+
+    noise_kl = variant_kl.get("noise-1%")
+    sigma = NOISE_VARIANTS["noise-1%"][0]
+    equivalent_noise = sigma * math.sqrt(mean_kl / noise_kl) if noise_kl and mean_kl >= 0 else math.nan
+
+    identical = (
+        positions > 0
+        and max_abs_d <= IDENTICAL_MAX_ABS_D
+        and all(s.kl[m].max() <= IDENTICAL_MAX_KL for s, m in zip(endpoint, kl_rows, strict=True) if m.any())
+    )
+    p_drift = drift.p_value if drift is not None and math.isfinite(drift.p_value) else math.nan
+    tests = [p for p in (p_drift, band_quant.p_above) if math.isfinite(p)]
+    p_mismatch = min(1.0, len(tests) * min(tests)) if tests else math.nan
+    p_within = band_quant.p_within
+    decisive = False
+    if identical:
+        relation, tier, supports = "identical", None, "match"
+        decisive = final
+        p_within = 0.0
+    elif math.isfinite(p_mismatch) and p_mismatch < alpha_look:
+        relation, tier, supports, decisive = "different weights", None, "mismatch", True
+    elif final and p_within < alpha:
+        relation = "same weights within a precision/quantisation band"
+        tier = "precision" if band_prec.p_within < alpha else "quantisation"
+        supports, decisive = "match", True
+    else:
+        relation, tier, supports = "unknown", None, "neutral"
+    return LogprobAnalysis(
+        relation=relation,
+        band_tier=tier,
+        supports=supports,
+        p_mismatch=p_mismatch,
+        p_within=p_within,
+        decisive=decisive,
+        positions=positions,
+        drift_positions=drift_positions,
+        texts=texts,
+        mean_kl=mean_kl,
+        max_abs_d=max_abs_d,
+        top1_agreement=float(top1.mean()) if len(top1) else math.nan,
+        precision_band=MARGIN * variant_kl[prec_kind],
+        quantisation_band=MARGIN * variant_kl[quant_kind],
+        band_test_precision=band_prec,
+        band_test_quantisation=band_quant,
+        drift=drift,
+        drift_mean=drift_mean,
+        drift_se=drift_se,
+        drift_detectable=drift_det,
+        kl_detectable=band_quant.detectable,
+        equivalent_noise=equivalent_noise,
+        variant_kl=variant_kl,
+        variant_drift_t=variant_t,
+        notes=notes,
+    )
+
+
+def to_evidence(a: LogprobAnalysis, *, k: int, mode: str, shift: int, requests: int, tokens: int) -> Evidence:
+    what = "echoed prompt tokens" if mode == "echo" else "generated tokens"
+    measured = (
+        f"top-{k} logprobs of {a.positions} {what} in {a.texts} texts vs a local forward pass of the "
+        f"reference; mean top-k KL {a.mean_kl:.3g} nats/token (precision band {a.precision_band:.3g}, "
+        f"quantisation band {a.quantisation_band:.3g}; like {100 * a.equivalent_noise:.2g}% weight noise)"
+    )
+    parts = [f"KL/quantisation band = {a.mean_kl / a.quantisation_band:.3g}" if a.quantisation_band else "no band"]
+    parts.append(f"beyond band {format_p(a.band_test_quantisation.p_above)}")
+    if a.drift is not None:
+        parts.append(
+            f"coherent drift {a.drift_mean:+.4f} nats/token, t = {a.drift.t_observed:.2f} vs numerics "
+            f"spread {a.drift.null_scale:.2f} ({format_p(a.drift.p_value)}, {a.drift.df} df)"
+        )
+    if a.relation == "identical":
+        statistic = f"identical: max |Δlogprob| {a.max_abs_d:.2g} nats ≤ {IDENTICAL_MAX_ABS_D}"
+    else:
+        statistic = "; ".join(parts)
+    if a.supports == "mismatch":
+        strength = 1 - a.p_mismatch
+    elif a.supports == "match":
+        strength = 1 - a.p_within
+    else:
+        strength = 0.0
+    details: dict[str, Any] = {
+        "relation": a.relation,
+        "band_tier": a.band_tier,
+        "alignment": "standard" if shift == 0 else "shifted by one position (llama-cpp-python echo)",
+        "positions": a.positions,
+        "drift_positions": a.drift_positions,
+        "texts": a.texts,
+        "mean_kl": a.mean_kl,
+        "max_abs_logprob_diff": a.max_abs_d,
+        "top1_agreement": a.top1_agreement,
+        "precision_band_kl": a.precision_band,
+        "quantisation_band_kl": a.quantisation_band,
+        "band_margin": MARGIN,
+        "p_above_quantisation_band": a.band_test_quantisation.p_above,
+        "p_within_quantisation_band": a.band_test_quantisation.p_within,
+        "p_within_precision_band": a.band_test_precision.p_within,
+        "equivalent_weight_noise": a.equivalent_noise,
+        "smallest_detectable_kl": a.kl_detectable,
+        "smallest_detectable_drift_nats_per_token": a.drift_detectable,
+        "calibration_kl": a.variant_kl,
+    }
+    if a.drift is not None:
+        details |= {
+            "drift_mean": a.drift_mean,
+            "drift_se": a.drift_se,
+            "drift_t": a.drift.t_observed,
+            "drift_null_scale": a.drift.null_scale,
+            "drift_p": a.drift.p_value,
+            "calibration_drift_t": a.variant_drift_t,
+        }
+    if a.notes:
+        details["notes"] = a.notes
+    return Evidence(
+        name="logprob_probe",
+        kind="weights",
+        measured=measured,
+        statistic=statistic,
+        supports=a.supports,  # type: ignore[arg-type]
+        strength=strength if math.isfinite(strength) else 0.0,
+        requests=requests,
+        tokens=tokens,
+        p_value=rnd(a.p_mismatch),
+        decisive=a.decisive,
+        details=details,
+    )
