@@ -21,10 +21,12 @@ app.add_typer(data_app, name="data")
 # harness fingerprint   -> harness/fingerprint/cli.py
 # harness audit         -> harness/report/cli.py
 from harness.leakage.cli import scan  # noqa: E402
+from harness.fingerprint.cli import fingerprint  # noqa: E402
 from harness.report.cli import audit  # noqa: E402
 from harness.verify.cli import verify  # noqa: E402
 
 app.command("audit")(audit)
+app.command("fingerprint")(fingerprint)
 app.command("scan")(scan)
 app.command("verify")(verify)
 

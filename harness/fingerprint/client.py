@@ -11,6 +11,7 @@ user names, sent only in the Authorization header, and never enters a message, a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -36,6 +37,10 @@ class EndpointUnsupported(EndpointError):
     def __init__(self, message: str, status: int):
         super().__init__(message)
         self.status = status
+
+
+class MalformedResponse(EndpointError):
+    """A JSON answer that does not have the shape of the route's response (missing or mistyped field)."""
 
 
 class BudgetExhausted(RuntimeError):
@@ -112,7 +117,9 @@ class Client:
         if api_key_env:
             key = os.environ.get(api_key_env)
             if not key:
-                raise ValueError(f"--api-key-env {api_key_env}: that environment variable is not set or empty")
+                raise ValueError(
+                    f"--api-key-env {api_key_env}: that environment variable is not set or empty"
+                )
             headers["Authorization"] = f"Bearer {key}"
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), headers=headers, transport=transport
@@ -180,10 +187,8 @@ class Client:
     def _wait(self, attempt: int, resp: httpx.Response | None) -> float:
         wait = self.backoff * 2**attempt
         if resp is not None and (after := resp.headers.get("Retry-After")):
-            try:
+            with contextlib.suppress(ValueError):
                 wait = max(wait, min(float(after), MAX_RETRY_AFTER))
-            except ValueError:
-                pass
         return wait
 
     def _decode(self, method: str, url: str, resp: httpx.Response) -> dict[str, Any]:

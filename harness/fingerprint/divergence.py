@@ -104,7 +104,9 @@ def variant_entries(rows, observed: list[int], k: int) -> tuple[list[dict[int, f
     return entries, obs
 
 
-def select(stats: PositionStats, rows: np.ndarray | None = None, *, max_ref_rank: int | None = None) -> np.ndarray:
+def select(
+    stats: PositionStats, rows: np.ndarray | None = None, *, max_ref_rank: int | None = None
+) -> np.ndarray:
     """Boolean mask of positions whose ``d``/``u`` enter the drift test."""
     mask = np.isfinite(stats.u)
     if rows is not None:

@@ -68,7 +68,7 @@ NATURAL_TEXTS: tuple[str, ...] = (
     "The French Revolution began in 1789 with the storming of the Bastille. Within a few years the monarchy had been abolished, and the king was executed in January 1793.",
     "Water expands when it freezes, which is why ice floats. This unusual property means that lakes freeze from the top down, allowing fish to survive the winter in the liquid water below.",
     "Please find attached the minutes of Monday's meeting. The next meeting will be held on the fourteenth in room 3B; let me know by Friday if you would like to add anything to the agenda.",
-    "git checkout -b feature/login\ngit add src/auth.py tests/test_auth.py\ngit commit -m \"Add login endpoint\"\ngit push origin feature/login",
+    'git checkout -b feature/login\ngit add src/auth.py tests/test_auth.py\ngit commit -m "Add login endpoint"\ngit push origin feature/login',
     "A prime number is a natural number greater than one that has no positive divisors other than one and itself. The first few primes are 2, 3, 5, 7, 11, 13, 17, 19 and 23.",
     "The museum's new wing houses a collection of medieval manuscripts, many of them illuminated with gold leaf. Visitors can see how monks prepared parchment and mixed their inks from minerals and plants.",
     "If it rains tomorrow, the picnic will be moved indoors to the community hall. Bring a dish to share, and remember that the hall has no oven, only a small fridge and a kettle.",

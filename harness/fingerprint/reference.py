@@ -8,13 +8,25 @@ a directory with only a tokenizer (then only the tokenizer probes can speak), or
 
 from __future__ import annotations
 
-import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+ROWS_CACHE_SIZE = 128
+_LOADED: dict[tuple, Reference] = {}
+
+
+def _state_key(path: Path) -> tuple:
+    """Directory plus the size and mtime of its files: a rewritten model is a different reference."""
+    if not path.is_dir():
+        return (str(path),)
+    return (
+        str(path.resolve()),
+        *sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file()),
+    )
 
 
 class ReferenceError(ValueError):
@@ -30,15 +42,31 @@ class Reference:
     device: str = "cpu"
     _model: Any = field(default=None, repr=False)
 
+    _rows_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+
     @classmethod
     def load(cls, reference: str | Path) -> Reference:
-        """Load the tokenizer now and note whether weights exist (they load on first use)."""
-        from transformers import AutoTokenizer
+        """Load the tokenizer now and note whether weights exist (they load on first use).
 
+        One process keeps one Reference per directory (and file state), so repeated runs against
+        several endpoints (an audit, the tests) load the weights and score each text only once.
+        """
         from harness.models.smollm2 import resolve_model_path
 
         label = str(reference)
         path = Path(resolve_model_path(label))
+        key = _state_key(path)
+        cached = _LOADED.get(key)
+        if cached is not None:
+            return cached
+        ref = cls._load(label, path)
+        _LOADED[key] = ref
+        return ref
+
+    @classmethod
+    def _load(cls, label: str, path: Path) -> Reference:
+        from transformers import AutoTokenizer
+
         if not path.exists():
             raise ReferenceError(f"--reference {label}: {path} does not exist")
         if not path.is_dir():
@@ -131,7 +159,9 @@ class Reference:
             try:
                 self._model = AutoModelForCausalLM.from_pretrained(self.path, dtype=torch.float32)
             except Exception as e:
-                raise ReferenceError(f"--reference {self.label}: could not load weights from {self.path}: {e}")
+                raise ReferenceError(
+                    f"--reference {self.label}: could not load weights from {self.path}: {e}"
+                ) from e
             self._model.to(self.device).eval()
         return self._model
 
@@ -153,10 +183,27 @@ class Reference:
         """Per sequence, a float32 [len, vocab] tensor: row i is log P(next token | tokens 0..i).
 
         Sequences are right-padded into batches (the causal mask keeps padding out of real positions).
+        The reference's own rows are memoised per sequence (``ROWS_CACHE_SIZE`` most recent).
         """
+        if model is None:
+            keys = [tuple(s) for s in seqs]
+            todo = [i for i, k in enumerate(keys) if k not in self._rows_cache]
+            if todo:
+                fresh = self._rows([seqs[i] for i in todo], self.model, batch_size)
+                for i, rows in zip(todo, fresh, strict=True):
+                    self._rows_cache[keys[i]] = rows
+            out = []
+            for k in keys:
+                self._rows_cache.move_to_end(k)
+                out.append(self._rows_cache[k])
+            while len(self._rows_cache) > ROWS_CACHE_SIZE:
+                self._rows_cache.popitem(last=False)
+            return out
+        return self._rows(seqs, model, batch_size)
+
+    def _rows(self, seqs: list[list[int]], model: Any, batch_size: int) -> list[Any]:
         import torch
 
-        model = model if model is not None else self.model
         device = next(model.parameters()).device
         out: list[Any] = [None] * len(seqs)
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
@@ -212,7 +259,3 @@ class Reference:
         if temperature == 0:
             seqs = seqs * n
         return seqs
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text())

@@ -1,7 +1,7 @@
 """Parse OpenAI-style completion and chat responses into plain records, rejecting what does not fit.
 
 Model output is untrusted text and server responses are untrusted structure: every field a probe uses is
-checked here once, and a response that does not fit raises ``EndpointError`` naming the route and the
+checked here once, and a response that does not fit raises ``MalformedResponse`` (an ``EndpointError``) naming the route and the
 field, so no probe ever computes on a silently missing or mistyped value.
 """
 
@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from harness.fingerprint.client import EndpointError
+from harness.fingerprint.client import MalformedResponse
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,9 @@ def _logprob(value: Any, where: str) -> float | None:
         # -inf is what some servers send for impossible tokens; keep it out of the statistics as None.
         if isinstance(value, float) and value == -math.inf:
             return None
-        raise EndpointError(f"{where}: expected a finite number, got {value!r}")
+        raise MalformedResponse(f"{where}: expected a finite number, got {value!r}")
     if value > 1e-3:
-        raise EndpointError(f"{where}: a log-probability must be <= 0, got {value!r}")
+        raise MalformedResponse(f"{where}: a log-probability must be <= 0, got {value!r}")
     return float(min(value, 0.0))
 
 
@@ -56,12 +56,12 @@ def _usage(data: dict[str, Any], route: str) -> tuple[int | None, int | None]:
     if usage is None:
         return None, None
     if not isinstance(usage, dict):
-        raise EndpointError(f"{route}: 'usage' is not an object")
+        raise MalformedResponse(f"{route}: 'usage' is not an object")
     out = []
     for key in ("prompt_tokens", "completion_tokens"):
         v = usage.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-            raise EndpointError(f"{route}: usage.{key} must be a non-negative integer, got {v!r}")
+            raise MalformedResponse(f"{route}: usage.{key} must be a non-negative integer, got {v!r}")
         out.append(v)
     return out[0], out[1]
 
@@ -69,7 +69,7 @@ def _usage(data: dict[str, Any], route: str) -> tuple[int | None, int | None]:
 def _choices(data: dict[str, Any], route: str) -> list[dict[str, Any]]:
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices or not all(isinstance(c, dict) for c in choices):
-        raise EndpointError(f"{route}: the response has no 'choices' list (got {type(choices).__name__})")
+        raise MalformedResponse(f"{route}: the response has no 'choices' list (got {type(choices).__name__})")
     return choices
 
 
@@ -79,32 +79,32 @@ def parse_completion(data: dict[str, Any], route: str = "/v1/completions") -> Re
     for i, c in enumerate(_choices(data, route)):
         text = c.get("text")
         if not isinstance(text, str):
-            raise EndpointError(f"{route}: choices[{i}].text is not a string")
+            raise MalformedResponse(f"{route}: choices[{i}].text is not a string")
         lp = c.get("logprobs")
         parsed = None
         if lp is not None:
             if not isinstance(lp, dict):
-                raise EndpointError(f"{route}: choices[{i}].logprobs is not an object")
+                raise MalformedResponse(f"{route}: choices[{i}].logprobs is not an object")
             tokens = lp.get("tokens")
             values = lp.get("token_logprobs")
             tops = lp.get("top_logprobs")
             if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-                raise EndpointError(f"{route}: choices[{i}].logprobs.tokens is not a list of strings")
+                raise MalformedResponse(f"{route}: choices[{i}].logprobs.tokens is not a list of strings")
             if not isinstance(values, list) or len(values) != len(tokens):
-                raise EndpointError(
+                raise MalformedResponse(
                     f"{route}: choices[{i}].logprobs.token_logprobs does not match tokens in length"
                 )
             if tops is None:
                 tops = [None] * len(tokens)
             if not isinstance(tops, list) or len(tops) != len(tokens):
-                raise EndpointError(f"{route}: choices[{i}].logprobs.top_logprobs does not match tokens")
+                raise MalformedResponse(f"{route}: choices[{i}].logprobs.top_logprobs does not match tokens")
             top_parsed: list[dict[str, float] | None] = []
             for j, t in enumerate(tops):
                 if t is None:
                     top_parsed.append(None)
                     continue
                 if not isinstance(t, dict):
-                    raise EndpointError(f"{route}: choices[{i}].logprobs.top_logprobs[{j}] is not an object")
+                    raise MalformedResponse(f"{route}: choices[{i}].logprobs.top_logprobs[{j}] is not an object")
                 entry = {}
                 for k, v in t.items():
                     val = _logprob(v, f"{route}: choices[{i}].logprobs.top_logprobs[{j}][{k!r}]")
@@ -132,12 +132,12 @@ def parse_chat(data: dict[str, Any], route: str = "/v1/chat/completions") -> Res
     for i, c in enumerate(_choices(data, route)):
         msg = c.get("message")
         if not isinstance(msg, dict):
-            raise EndpointError(f"{route}: choices[{i}].message is not an object")
+            raise MalformedResponse(f"{route}: choices[{i}].message is not an object")
         content = msg.get("content")
         if content is None:
             content = ""
         if not isinstance(content, str):
-            raise EndpointError(f"{route}: choices[{i}].message.content is not a string")
+            raise MalformedResponse(f"{route}: choices[{i}].message.content is not a string")
         lp = c.get("logprobs")
         parsed = None
         if isinstance(lp, dict) and isinstance(lp.get("content"), list):
@@ -145,20 +145,20 @@ def parse_chat(data: dict[str, Any], route: str = "/v1/chat/completions") -> Res
             for j, e in enumerate(lp["content"]):
                 where = f"{route}: choices[{i}].logprobs.content[{j}]"
                 if not isinstance(e, dict) or not isinstance(e.get("token"), str):
-                    raise EndpointError(f"{where} has no string 'token'")
+                    raise MalformedResponse(f"{where} has no string 'token'")
                 tokens.append(e["token"])
                 values.append(_logprob(e.get("logprob"), f"{where}.logprob"))
                 top: dict[str, float] = {}
                 for t in e.get("top_logprobs") or []:
                     if not isinstance(t, dict) or not isinstance(t.get("token"), str):
-                        raise EndpointError(f"{where}.top_logprobs has an entry without a string 'token'")
+                        raise MalformedResponse(f"{where}.top_logprobs has an entry without a string 'token'")
                     val = _logprob(t.get("logprob"), f"{where}.top_logprobs")
                     if val is not None:
                         top[t["token"]] = val
                 tops.append(top or None)
             parsed = TokenLogprobs(tokens, values, tops)
         elif lp is not None and not isinstance(lp, dict):
-            raise EndpointError(f"{route}: choices[{i}].logprobs is not an object")
+            raise MalformedResponse(f"{route}: choices[{i}].logprobs is not an object")
         finish = c.get("finish_reason")
         choices.append(Choice(content, finish if isinstance(finish, str) else None, parsed))
     pt, ct = _usage(data, route)

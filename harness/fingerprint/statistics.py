@@ -4,10 +4,11 @@ What each one answers (the probes say why it fits their data; docs/fingerprint.m
 
 * ``cluster_t``: the mean of per-token values with a cluster-robust standard error (CR1; prompts are the
   clusters, because tokens of one prompt share context and are not independent), and its t statistic.
-* ``calibrated_drift_test``: is an endpoint's standardised drift larger than what numerics alone produce?
-  The null spread is estimated from local "same weights, other numerics" variants of the reference, so
-  the test is a ratio of the observed t to the root-mean-square of M null t's: Student's t with M
-  degrees of freedom when the null t's are normal with a common scale (which is the assumption).
+* ``calibrated_drift_test``: is an endpoint's drift larger than what numerics alone produce? The null
+  spread is estimated from M local "same weights, other numerics" variants of the reference, and the
+  test statistic is the observed value over the root-mean-square of the M null values: Student's t
+  with M degrees of freedom when the null values are normal with mean 0 and a common scale (the
+  assumption, checked in docs/fingerprint.md).
 * ``paired_band_test``: is a divergence above (or below) a calibrated band, paired by prompt.
 * ``mmd_permutation_test``: Gao et al. (2024, "Model Equality Testing: Which Model Is This API
   Serving?") two-sample test on sampled completions: MMD with a Hamming kernel between completions of
@@ -51,35 +52,39 @@ def cluster_t(groups: Sequence[np.ndarray]) -> ClusterMean:
 
 @dataclass(frozen=True)
 class DriftTest:
-    t_observed: float
-    null_scale: float  # phi: root-mean-square of the null variants' t's (floored at 1)
-    null_ts: tuple[float, ...]
-    statistic: float  # t_observed / phi
+    observed: float
+    null_scale: float  # root-mean-square of the null values (floored)
+    null_values: tuple[float, ...]
+    statistic: float  # observed / null_scale
     df: int
     p_value: float
 
 
-def calibrated_drift_test(t_observed: float, null_ts: Sequence[float]) -> DriftTest:
-    """Two-sided p-value of ``t_observed`` against the spread of ``null_ts`` (see module docstring).
+def calibrated_drift_test(observed: float, null_values: Sequence[float], floor: float = 0.0) -> DriftTest:
+    """Two-sided p-value of ``observed`` against the spread of ``null_values`` (see module docstring).
 
-    ``phi`` is floored at 1: with few clusters the null t's can all be small by chance, and a test that
-    trusted a null narrower than the textbook N(0, 1) would claim more than the data allow.
+    If the null values are N(0, s^2) draws and ``observed`` is another, ``observed / rms(null)`` is
+    Student's t with M = len(null_values) degrees of freedom. ``floor`` keeps the scale at least at the
+    observed value's own standard error: a null that happened to come out narrower than the sampling
+    noise of the endpoint's own estimate would claim more than the data allow.
     """
-    finite = [float(t) for t in null_ts if math.isfinite(t)]
+    finite = [float(t) for t in null_values if math.isfinite(t)]
     m = len(finite)
-    if m == 0 or not math.isfinite(t_observed):
-        return DriftTest(t_observed, float("nan"), tuple(finite), float("nan"), m, float("nan"))
-    phi = max(1.0, math.sqrt(sum(t * t for t in finite) / m))
-    stat = t_observed / phi
+    if m == 0 or not math.isfinite(observed):
+        return DriftTest(observed, float("nan"), tuple(finite), float("nan"), m, float("nan"))
+    scale = max(floor, math.sqrt(sum(t * t for t in finite) / m))
+    if scale == 0:
+        return DriftTest(observed, 0.0, tuple(finite), float("nan"), m, float("nan"))
+    stat = observed / scale
     p = float(2 * stats.t.sf(abs(stat), df=m))
-    return DriftTest(t_observed, phi, tuple(finite), stat, m, p)
+    return DriftTest(observed, scale, tuple(finite), stat, m, p)
 
 
-def drift_detectable(se: float, phi: float, df: int, alpha: float, power: float = 0.8) -> float:
-    """Smallest coherent mean shift the drift test detects with ``power`` at level ``alpha`` (two-sided)."""
-    if not (math.isfinite(se) and math.isfinite(phi)) or df < 1:
+def drift_detectable(scale: float, df: int, alpha: float, power: float = 0.8) -> float:
+    """Smallest |observed| the calibrated test detects with ``power`` at level ``alpha`` (two-sided)."""
+    if not math.isfinite(scale) or df < 1:
         return float("nan")
-    return float((stats.t.isf(alpha / 2, df) + stats.norm.isf(1 - power)) * phi * se)
+    return float((stats.t.isf(alpha / 2, df) + stats.norm.isf(1 - power)) * scale)
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,9 @@ def paired_band_test(
     g = len(diff)
     ratio = float(e.mean() / b.mean()) if b.mean() > 0 else math.inf
     if g < 2:
-        return BandTest(ratio, float(diff.mean()) if g else float("nan"), float("nan"), 1.0, 1.0, float("nan"))
+        return BandTest(
+            ratio, float(diff.mean()) if g else float("nan"), float("nan"), 1.0, 1.0, float("nan")
+        )
     se = float(diff.std(ddof=1) / math.sqrt(g))
     mean = float(diff.mean())
     if se == 0:

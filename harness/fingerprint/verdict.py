@@ -58,7 +58,9 @@ def _find(evidence: list[Evidence], name: str) -> Evidence | None:
 
 
 def decide(evidence: list[Evidence], *, alpha: float, reason_if_open: str = "") -> Verdict:
-    tests = [e for e in evidence if e.p_value is not None and math.isfinite(e.p_value) and e.supports == "mismatch"]
+    tests = [
+        e for e in evidence if e.p_value is not None and math.isfinite(e.p_value) and e.supports == "mismatch"
+    ]
     adjusted = holm([float(e.p_value) for e in tests])  # type: ignore[arg-type]
     adj = {e.name: p for e, p in zip(tests, adjusted, strict=True)}
     rejecting = [e for e in tests if adj[e.name] < alpha and e.decisive]
@@ -69,9 +71,11 @@ def decide(evidence: list[Evidence], *, alpha: float, reason_if_open: str = "") 
     if rejecting:
         best = min(rejecting, key=lambda e: adj[e.name])
         p = adj[best.name]
-        if any(e.kind == "tokenizer" for e in rejecting) or best.name in ("two_sample_test",):
-            relation = "different weights"
-        elif lp is not None and lp.supports == "mismatch":
+        if (
+            any(e.kind == "tokenizer" for e in rejecting)
+            or best.name in ("two_sample_test",)
+            or (lp is not None and lp.supports == "mismatch")
+        ):
             relation = "different weights"
         elif lp is None or lp.supports != "match":
             relation = "unknown"
@@ -80,7 +84,9 @@ def decide(evidence: list[Evidence], *, alpha: float, reason_if_open: str = "") 
     if lp is not None and lp.supports == "match" and lp.decisive:
         headline = _headline_match(lp)
         if weak_against:
-            headline += " Weak tells pointed elsewhere: " + "; ".join(e.statistic for e in weak_against[:2]) + "."
+            headline += (
+                " Weak tells pointed elsewhere: " + "; ".join(e.statistic for e in weak_against[:2]) + "."
+            )
         return Verdict("match", lp.strength, relation, headline, adj)
 
     support_against = max((1 - p for p in adj.values()), default=0.0)
@@ -104,7 +110,8 @@ def _headline_mismatch(best: Evidence, rejecting: list[Evidence], p: float) -> s
         if d.get("drift_p") is not None and d.get("drift_p", 1) <= d.get("p_above_quantisation_band", 1):
             lead = (
                 "The endpoint does not serve the reference weights: its log-probabilities shift coherently "
-                f"({d.get('drift_mean', float('nan')):+.4f} nats/token, t = {d.get('drift_t', float('nan')):.1f}), "
+                f"({d.get('drift_mean', float('nan')):+.4f} nats/token, {d.get('drift_ratio', float('nan')):+.2f} x sqrt(KL) "
+                f"where numerics give ±{d.get('drift_null_scale', float('nan')):.2f}), "
                 "the signature of changed (e.g. fine-tuned) weights"
             )
         else:

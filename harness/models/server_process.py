@@ -199,3 +199,32 @@ def serve_llama_cpp(
     if served_model_name:
         cmd += ["--model_alias", served_model_name]
     return start_server(cmd, port=port, timeout=timeout, env=env)
+
+
+def serve_proxy(
+    upstream: str,
+    *,
+    upstream_model: str,
+    served_model_name: str,
+    delete: list[str] | tuple[str, ...] = (),
+    replace: dict[str, str] | None = None,
+    strip_logprobs: bool = False,
+    system_prompt: str | None = None,
+    cache: bool = False,
+    port: int | None = None,
+    timeout: float = 60,
+) -> ServerHandle:
+    """Start ``harness.models.proxy_server``: a relay claiming ``served_model_name`` in front of ``upstream``."""
+    cmd = [sys.executable, "-m", "harness.models.proxy_server", "--upstream", upstream]
+    cmd += ["--upstream-model", upstream_model, "--served-model-name", served_model_name, "--port", PORT_PLACEHOLDER]
+    for word in delete:
+        cmd += ["--delete", word]
+    for old, new in (replace or {}).items():
+        cmd += ["--replace", f"{old}={new}"]
+    if strip_logprobs:
+        cmd.append("--strip-logprobs")
+    if system_prompt:
+        cmd += ["--system-prompt", system_prompt]
+    if cache:
+        cmd.append("--cache")
+    return start_server(cmd, port=port, timeout=timeout)

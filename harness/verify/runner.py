@@ -16,6 +16,7 @@ import hashlib
 import logging
 import math
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -110,6 +111,8 @@ def run_verify(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     task_dir = out_dir / "lm_eval_tasks"
+    if task_dir.exists():  # ours, from an earlier run into the same folder: never mix its task files in
+        shutil.rmtree(task_dir)
     data: dict[str, BenchmarkSet] = {}
     plans: dict[str, TaskPlan] = {}
     selections: dict[str, dict[str, Any]] = {}
@@ -216,6 +219,9 @@ def run_verify(
         "benchmarks": sections,
     }
     report["status"], report["headline"] = _status_and_headline(sections, claims_file is not None)
+    if report["settings"]["claims_not_run"]:
+        skipped = ", ".join(report["settings"]["claims_not_run"])
+        report["headline"] += f" Claims not checked (not in --benchmarks): {skipped}."
     report = _relocate(_sanitize(report), out_dir)
     report["timing"] = {
         "started_at": started_at,

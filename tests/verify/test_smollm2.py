@@ -120,7 +120,7 @@ def test_chat_endpoint_matches_hf_with_chat_template(transformers_server, smollm
         "claims": claims,
         "sample": 2,
         "seed": SEED,
-        "gen_kwargs": {"max_gen_toks": 64},
+        "gen_kwargs": {"max_gen_toks": 32},
         "progress": False,
     }
     local = run_verify(model=str(smollm2_dir), backend="hf", out_dir=tmp_path / "hf", **common)

@@ -88,7 +88,9 @@ def echo_record(data: dict[str, Any], text_index: int, text: str) -> EchoRecord 
     return EchoRecord(text_index, [], lp.tokens, lp.logprobs, lp.top, choice.text, "echo")
 
 
-def generated_record(data: dict[str, Any], text_index: int, prompt_ids: list[int], chat: bool) -> EchoRecord | None:
+def generated_record(
+    data: dict[str, Any], text_index: int, prompt_ids: list[int], chat: bool
+) -> EchoRecord | None:
     resp = parse_chat(data) if chat else parse_completion(data)
     choice = resp.choices[0]
     lp = choice.logprobs
@@ -172,10 +174,15 @@ def _map_entries(ref, record: EchoRecord, ids: list[int], offset: int) -> Aligne
             entries.append(None)
             continue
         mapped = {}
-        for key, value in top.items():
+        items = list(top.items())
+        for n, (key, value) in enumerate(items):
             total += 1
             i = s2i.get(key)
-            if i is None:
+            # Servers list the top-k best first. An entry listed before a more probable one was
+            # overwritten by another token with the same text (llama-cpp-python keys top-k by text):
+            # its value belongs to neither token, so it is dropped.
+            overwritten = any(v > value + 1e-6 for _, v in items[n + 1 :])
+            if i is None or overwritten:
                 unmapped += 1
             else:
                 mapped[i] = value
@@ -222,7 +229,9 @@ def choose_shift(stats_by_shift: dict[int, list[PositionStats]]) -> tuple[int, d
 
 @dataclass
 class LogprobAnalysis:
-    relation: str  # identical | same weights within a precision/quantisation band | different weights | unknown
+    relation: (
+        str  # identical | same weights within a precision/quantisation band | different weights | unknown
+    )
     band_tier: str | None  # "precision" | "quantisation" when within a band
     supports: str
     p_mismatch: float
@@ -245,8 +254,19 @@ class LogprobAnalysis:
     kl_detectable: float
     equivalent_noise: float  # relative weight noise with the same mean KL (calibrated on noise-1%)
     variant_kl: dict[str, float] = field(default_factory=dict)
-    variant_drift_t: dict[str, float] = field(default_factory=dict)
+    drift_ratio: float = math.nan
+    variant_drift_ratio: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+
+def _distinct(calibration: dict[str, list[PositionStats]], kl: dict[str, float]) -> dict[str, list[PositionStats]]:
+    """Drop a variant whose divergence equals an earlier one's: it computed the same numbers (e.g. 4-bit
+    re-quantisation of weights that already sit on a 4-bit grid), so it is not another null draw."""
+    out: dict[str, list[PositionStats]] = {}
+    for kind, stats in calibration.items():
+        if not any(math.isclose(kl[kind], kl[k], rel_tol=1e-9, abs_tol=0.0) for k in out):
+            out[kind] = stats
+    return out
 
 
 def _rows_mask(stats: PositionStats, start: int) -> np.ndarray:
@@ -302,22 +322,32 @@ def analyse(
 
     all_d = np.concatenate([s.d[np.isfinite(s.d)] for s in endpoint]) if endpoint else np.zeros(0)
     max_abs_d = float(np.abs(all_d).max()) if len(all_d) else math.nan
-    top1 = np.concatenate([s.top1[m] for s, m in zip(endpoint, kl_rows, strict=True)]) if endpoint else np.zeros(0)
+    top1 = (
+        np.concatenate([s.top1[m] for s, m in zip(endpoint, kl_rows, strict=True)])
+        if endpoint
+        else np.zeros(0)
+    )
     positions = int(sum(m.sum() for m in kl_rows))
     mean_kl = float(np.mean(e_kl)) if e_kl else math.nan
 
     drift = None
-    drift_mean = drift_se = drift_det = math.nan
-    variant_t: dict[str, float] = {}
+    drift_mean = drift_se = drift_det = drift_ratio = math.nan
+    variant_ratio: dict[str, float] = {}
     drift_positions = 0
     if mode == "echo" and texts >= 3:
         g = drift_groups(endpoint, True)
         drift_positions = int(sum(len(x) for x in g))
         ct = cluster_t(g)
-        variant_t = {kind: cluster_t(drift_groups(s, False)).t for kind, s in calibration.items()}
-        drift = calibrated_drift_test(ct.t, list(variant_t.values()))
         drift_mean, drift_se = ct.mean, ct.se
-        drift_det = drift_detectable(ct.se, drift.null_scale, drift.df, alpha_look)
+        # The drift per unit of divergence: first-order in the perturbation over first-order, so the
+        # same for an unstructured perturbation of any size, and several times larger for training.
+        drift_ratio = ct.mean / math.sqrt(mean_kl) if mean_kl > 0 else math.nan
+        for kind, stats in _distinct(calibration, variant_kl).items():
+            v = cluster_t(drift_groups(stats, False)).mean
+            variant_ratio[kind] = v / math.sqrt(variant_kl[kind]) if variant_kl[kind] > 0 else math.nan
+        floor = ct.se / math.sqrt(mean_kl) if mean_kl > 0 else 0.0
+        drift = calibrated_drift_test(drift_ratio, list(variant_ratio.values()), floor=floor)
+        drift_det = drift_detectable(drift.null_scale, drift.df, alpha_look) * math.sqrt(max(mean_kl, 0.0))
     elif mode != "echo":
         notes.append(
             "only generated-token logprobs were available: the endpoint chose those tokens itself, so "
@@ -374,7 +404,8 @@ def analyse(
         kl_detectable=band_quant.detectable,
         equivalent_noise=equivalent_noise,
         variant_kl=variant_kl,
-        variant_drift_t=variant_t,
+        drift_ratio=drift_ratio,
+        variant_drift_ratio=variant_ratio,
         notes=notes,
     )
 
@@ -386,12 +417,14 @@ def to_evidence(a: LogprobAnalysis, *, k: int, mode: str, shift: int, requests: 
         f"reference; mean top-k KL {a.mean_kl:.3g} nats/token (precision band {a.precision_band:.3g}, "
         f"quantisation band {a.quantisation_band:.3g}; like {100 * a.equivalent_noise:.2g}% weight noise)"
     )
-    parts = [f"KL/quantisation band = {a.mean_kl / a.quantisation_band:.3g}" if a.quantisation_band else "no band"]
+    parts = [
+        f"KL/quantisation band = {a.mean_kl / a.quantisation_band:.3g}" if a.quantisation_band else "no band"
+    ]
     parts.append(f"beyond band {format_p(a.band_test_quantisation.p_above)}")
     if a.drift is not None:
         parts.append(
-            f"coherent drift {a.drift_mean:+.4f} nats/token, t = {a.drift.t_observed:.2f} vs numerics "
-            f"spread {a.drift.null_scale:.2f} ({format_p(a.drift.p_value)}, {a.drift.df} df)"
+            f"coherent drift {a.drift_mean:+.4f} nats/token = {a.drift_ratio:+.3f} x sqrt(KL), numerics give "
+            f"±{a.drift.null_scale:.3f} ({format_p(a.drift.p_value)}, t with {a.drift.df} df)"
         )
     if a.relation == "identical":
         statistic = f"identical: max |Δlogprob| {a.max_abs_d:.2g} nats ≤ {IDENTICAL_MAX_ABS_D}"
@@ -428,10 +461,11 @@ def to_evidence(a: LogprobAnalysis, *, k: int, mode: str, shift: int, requests: 
         details |= {
             "drift_mean": a.drift_mean,
             "drift_se": a.drift_se,
-            "drift_t": a.drift.t_observed,
+            "drift_ratio": a.drift_ratio,
             "drift_null_scale": a.drift.null_scale,
+            "drift_df": a.drift.df,
             "drift_p": a.drift.p_value,
-            "calibration_drift_t": a.variant_drift_t,
+            "calibration_drift_ratio": a.variant_drift_ratio,
         }
     if a.notes:
         details["notes"] = a.notes
@@ -448,3 +482,100 @@ def to_evidence(a: LogprobAnalysis, *, k: int, mode: str, shift: int, requests: 
         decisive=a.decisive,
         details=details,
     )
+
+
+# ------------------------------------------------------------------------ sequential driver ----
+
+
+GENERATED_PROMPT_FRACTION = 0.6
+GENERATED_MAX_TOKENS = 16
+
+
+class LogprobSession:
+    """Collects endpoint reports text by text and re-analyses after each look (batch of texts)."""
+
+    def __init__(
+        self, ref, texts: tuple[str, ...], *, k: int, mode: str, chat: bool, alpha: float, looks: int
+    ):
+        self.ref = ref
+        self.texts = texts
+        self.k = k
+        self.mode = mode  # "echo" | "generated"
+        self.chat = chat
+        self.alpha = alpha
+        self.looks = looks
+        self.aligned: list[Aligned] = []
+        self.text_ids: list[int] = []
+        self.echo_pairs: list[tuple[str, str]] = []
+        self.unaligned: list[int] = []
+        self.shift = 0
+        self.shift_agreement: dict[int, float] = {}
+        self.analysis: LogprobAnalysis | None = None
+        self.analysed_final = False
+
+    def prompt_for(self, i: int) -> str:
+        text = self.texts[i]
+        if self.mode == "echo":
+            return text
+        words = text.split(" ")
+        return " ".join(words[: max(3, int(len(words) * GENERATED_PROMPT_FRACTION))])
+
+    def request(self, client: Client, i: int, first_response: dict[str, Any] | None = None) -> None:
+        prompt = self.prompt_for(i)
+        if self.mode == "echo":
+            data = first_response if first_response is not None else request_echo(client, prompt, self.k)
+            rec = echo_record(data, i, prompt)
+            self.echo_pairs.append((prompt, parse_completion(data).choices[0].text))
+            aligned = align_echo(self.ref, rec, prompt) if rec is not None else None
+        else:
+            data = first_response or request_generated(
+                client, prompt, self.k, GENERATED_MAX_TOKENS, self.chat
+            )
+            ids = (
+                self.ref.chat_prompt_ids([{"role": "user", "content": prompt}])
+                if self.chat
+                else self.ref.encode(prompt)
+            )
+            rec = generated_record(data, i, ids, self.chat)
+            aligned = align_generated(self.ref, rec) if rec is not None else None
+        if aligned is None or len(aligned.ids) < 3:
+            self.unaligned.append(i)
+            return
+        self.aligned.append(aligned)
+        self.text_ids.append(i)
+
+    def analyse(self, *, final: bool, calibrate_fn) -> LogprobAnalysis | None:
+        if len(self.aligned) < 3:
+            return None
+        seqs = [a.ids for a in self.aligned]
+        rows = self.ref.log_softmax_rows(seqs)
+        shifts = (0, 1) if self.mode == "echo" else (0,)
+        by_shift = {
+            s: [endpoint_stats(a, r, s) for a, r in zip(self.aligned, rows, strict=True)] for s in shifts
+        }
+        self.shift, self.shift_agreement = choose_shift(by_shift)
+        calibration = calibrate_fn(self.ref, seqs, rows, self.k)
+        self.analysed_final = final
+        self.analysis = analyse(
+            by_shift[self.shift],
+            calibration,
+            shift=self.shift,
+            mode=self.mode,
+            alpha=self.alpha,
+            looks=self.looks,
+            final=final,
+        )
+        return self.analysis
+
+    def evidence(self, requests: int, tokens: int) -> Evidence | None:
+        if self.analysis is None:
+            return None
+        ev = to_evidence(
+            self.analysis, k=self.k, mode=self.mode, shift=self.shift, requests=requests, tokens=tokens
+        )
+        ev.details["texts_not_aligned"] = len(self.unaligned)
+        ev.details["looks"] = self.looks
+        # p-values in the record are corrected for the looks, so Holm across probes can treat them alike.
+        if ev.p_value is not None:
+            ev.p_value = min(1.0, ev.p_value * self.looks)
+        return ev

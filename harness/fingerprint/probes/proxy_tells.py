@@ -25,10 +25,8 @@ from harness.fingerprint.evidence import WEAK_STRENGTH_CAP, Evidence, format_p
 from harness.fingerprint.prompts import (
     CACHE_MAX_TOKENS,
     CACHE_PROMPT,
-    CONTROL_WORDS,
     COPY_EXAMPLE,
     COPY_LISTS,
-    IDENTITY_QUESTIONS,
     VENDOR_WORDS,
 )
 from harness.fingerprint.responses import parse_chat, parse_completion
@@ -67,7 +65,8 @@ def echo_rewrites(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
         for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
             if op in ("delete", "replace"):
                 deleted += a[i1:i2]
-            if op in ("insert", "replace") and j2 <= len(b) and i2 < len(a):
+            # words after the end of the prompt are the generated continuation, not an insertion
+            if op == "replace" or (op == "insert" and i1 < len(a)):
                 inserted += b[j1:j2]
         out.append({"text": i, "deleted": deleted, "inserted": inserted})
     return out
@@ -258,13 +257,17 @@ def run_copies(client: Client, ref, *, chat: bool, budget_left) -> list[CopyReco
     for items in COPY_LISTS:
         if budget_left() <= 0:
             break
-        records.append(CopyRecord(items, request_copy(client, items, chat), reference_copy(ref, items, chat), "screen"))
+        records.append(
+            CopyRecord(items, request_copy(client, items, chat), reference_copy(ref, items, chat), "screen")
+        )
     for word in suspicious_words(records):
         for items in confirm_lists(word):
             if budget_left() <= 0:
                 break
             records.append(
-                CopyRecord(items, request_copy(client, items, chat), reference_copy(ref, items, chat), "confirm")
+                CopyRecord(
+                    items, request_copy(client, items, chat), reference_copy(ref, items, chat), "confirm"
+                )
             )
     return records
 
@@ -324,7 +327,10 @@ def identity_evidence(
         strength=strength,
         requests=requests,
         tokens=tokens,
-        details={"answers": [a[:200] for a in answers], "reference_answers": [(a or "")[:200] for a in reference_answers]},
+        details={
+            "answers": [a[:200] for a in answers],
+            "reference_answers": [(a or "")[:200] for a in reference_answers],
+        },
     )
 
 
@@ -341,15 +347,21 @@ def request_cache_sample(client: Client, chat: bool) -> str:
     if chat:
         data = client.post(
             "/chat/completions",
-            {"messages": [{"role": "user", "content": CACHE_PROMPT}], "max_tokens": CACHE_MAX_TOKENS, "temperature": 1.0},
+            {
+                "messages": [{"role": "user", "content": CACHE_PROMPT}],
+                "max_tokens": CACHE_MAX_TOKENS,
+                "temperature": 1.0,
+            },
         )
         return parse_chat(data).choices[0].text
-    data = client.post("/completions", {"prompt": CACHE_PROMPT, "max_tokens": CACHE_MAX_TOKENS, "temperature": 1.0})
+    data = client.post(
+        "/completions", {"prompt": CACHE_PROMPT, "max_tokens": CACHE_MAX_TOKENS, "temperature": 1.0}
+    )
     return parse_completion(data).choices[0].text
 
 
 def cache_evidence(record: CacheRecord, ref, *, requests: int, tokens: int) -> Evidence:
-    a, b = (record.samples + ["", ""])[:2]
+    a, b = ([*record.samples, "", ""])[:2]
     n_tokens = len(ref.encode_plain(a)) if a else 0
     identical = bool(a) and a == b and n_tokens >= 8
     return Evidence(

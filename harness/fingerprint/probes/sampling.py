@@ -56,7 +56,9 @@ def run_greedy(client: Client, ref, *, chat: bool, budget_left) -> GreedyRecord:
         if budget_left() <= 0:
             break
         rec.endpoint.append(_ask(client, prompt, chat, {"max_tokens": GREEDY_TOKENS, "temperature": 0})[0])
-        gen = ref.generate(_prompt_ids(ref, prompt, chat), n=1, max_new_tokens=GREEDY_TOKENS, temperature=0, seed=0)
+        gen = ref.generate(
+            _prompt_ids(ref, prompt, chat), n=1, max_new_tokens=GREEDY_TOKENS, temperature=0, seed=0
+        )
         rec.reference.append(ref.decode(gen[0]))
     return rec
 
@@ -83,7 +85,11 @@ def greedy_evidence(rec: GreedyRecord, ref, *, requests: int, tokens: int) -> Ev
         strength=strength,
         requests=requests,
         tokens=tokens,
-        details={"agreement": rate, "endpoint": [e[:80] for e in rec.endpoint], "reference": [r[:80] for r in rec.reference]},
+        details={
+            "agreement": rate,
+            "endpoint": [e[:80] for e in rec.endpoint],
+            "reference": [r[:80] for r in rec.reference],
+        },
     )
 
 
@@ -110,7 +116,11 @@ def run_samples(client: Client, ref, *, chat: bool, seed: int, budget_left) -> S
             break
         rec.endpoint.append(texts)
         gen = ref.generate(
-            _prompt_ids(ref, prompt, chat), n=SAMPLES, max_new_tokens=SAMPLE_TOKENS, temperature=1.0, seed=seed + i
+            _prompt_ids(ref, prompt, chat),
+            n=SAMPLES,
+            max_new_tokens=SAMPLE_TOKENS,
+            temperature=1.0,
+            seed=seed + i,
         )
         rec.reference.append([ref.decode(g) for g in gen])
     return rec

@@ -58,7 +58,9 @@ def request(client: Client, text_index: int, k: int, chat: bool) -> Cut:
         )
         resp = parse_chat(data)
     else:
-        data = client.post("/completions", {"prompt": completion_prompt(text), "max_tokens": k, "temperature": 0})
+        data = client.post(
+            "/completions", {"prompt": completion_prompt(text), "max_tokens": k, "temperature": 0}
+        )
         resp = parse_completion(data)
     c = resp.choices[0]
     return Cut(text_index, k, c.text, c.finish_reason, resp.completion_tokens)
@@ -83,7 +85,15 @@ def analyse(result: TruncationResult, ref, *, alpha: float, requests: int, token
             continue
         expected = ref.tokenizer.decode(ids[: c.k], skip_special_tokens=True)
         same = c.reply == expected or c.reply.strip() == expected.strip()
-        rows.append({"text": c.text_index, "k": c.k, "same_cut": same, "reply": c.reply[:60], "expected": expected[:60]})
+        rows.append(
+            {
+                "text": c.text_index,
+                "k": c.k,
+                "same_cut": same,
+                "reply": c.reply[:60],
+                "expected": expected[:60],
+            }
+        )
     differ = [r for r in rows if not r["same_cut"]]
     n = len(rows)
     if n == 0:

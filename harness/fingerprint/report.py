@@ -1,0 +1,116 @@
+"""Write ``fingerprint.json`` and render ``fingerprint.md`` from it (never from live objects).
+
+Model output quoted in the report is untrusted: it is escaped for Markdown and cut short.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+_MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]<>()#+!|"})
+
+
+def md_escape(value: Any, limit: int = 300) -> str:
+    text = " ".join(str(value).split())
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return text.translate(_MD_SPECIAL)
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return "" if v is None else str(v)
+
+
+def render_markdown(record: dict[str, Any]) -> str:
+    lines = [
+        "# Endpoint fingerprint",
+        "",
+        f"**{md_escape(record.get('headline', ''), 1000)}**",
+        "",
+        f"- Endpoint: `{md_escape(record.get('endpoint'))}`, model `{md_escape(record.get('model'))}`",
+        f"- Reference: `{md_escape((record.get('reference') or {}).get('path'))}`",
+        f"- Status: **{md_escape(record.get('status'))}**; verdict: **{md_escape(record.get('verdict'))}**; "
+        f"confidence: {_num(record.get('confidence'))}; weights: {md_escape(record.get('weights_relation'))}",
+    ]
+    if record.get("confidence_meaning"):
+        lines.append(f"- Confidence means: {md_escape(record['confidence_meaning'])}")
+    if record.get("error"):
+        lines += ["", "## Error", "", f"    {record['error'][:2000]}"]
+    evidence = record.get("evidence") or []
+    if evidence:
+        lines += [
+            "",
+            "## Evidence",
+            "",
+            "| probe | kind | measured | statistic | supports | strength | requests | tokens |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for e in evidence:
+            lines.append(
+                "| "
+                + " | ".join(
+                    md_escape(x, 400)
+                    for x in (
+                        e.get("name"),
+                        e.get("kind"),
+                        e.get("measured"),
+                        e.get("statistic"),
+                        e.get("supports") + (" (decisive)" if e.get("decisive") else ""),
+                        _num(e.get("strength")),
+                        e.get("requests"),
+                        e.get("tokens"),
+                    )
+                )
+                + " |"
+            )
+    det = record.get("smallest_detectable") or {}
+    if det:
+        lines += ["", "## Bands and detectable differences", ""]
+        names = {
+            "precision_band_kl": "precision band (bf16 / 8-bit, x margin), top-k KL nats/token",
+            "quantisation_band_kl": "quantisation band (4-bit, x margin), top-k KL nats/token",
+            "equivalent_weight_noise_of_band": "quantisation band as relative weight noise",
+            "kl_nats_per_token": "smallest KL called 'beyond the band' (80% power)",
+            "coherent_drift_nats_per_token": "smallest coherent log-likelihood shift detected (80% power)",
+        }
+        for key, label in names.items():
+            if det.get(key) is not None:
+                lines.append(f"- {label}: {_num(det[key])}")
+    if record.get("skipped"):
+        lines += ["", "## Not run", ""]
+        lines += [f"- {md_escape(s['probe'])}: {md_escape(s['reason'])}" for s in record["skipped"]]
+    cost = record.get("cost") or {}
+    timing = record.get("timing") or {}
+    lines += [
+        "",
+        "## Cost",
+        "",
+        f"- requests: {cost.get('requests')} (retries {cost.get('retries')}), prompt tokens "
+        f"{cost.get('prompt_tokens')}, completion tokens {cost.get('completion_tokens')}",
+        f"- seconds: {_num(timing.get('seconds'))} in total, {_num(timing.get('endpoint_seconds'))} waiting "
+        "for the endpoint (under `timing` in the JSON, the only part that changes between identical runs)",
+        "",
+        "Method, assumptions and limits: docs/fingerprint.md.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_outputs(record: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    """Atomic writes of fingerprint.json and fingerprint.md into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in (
+        ("fingerprint.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n"),
+        ("fingerprint.md", render_markdown(record)),
+    ):
+        path = out_dir / name
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        paths.append(path)
+    return paths[0], paths[1]
