@@ -78,22 +78,32 @@ class EndpointSection(_Strict):
         return self
 
 
+def _limit_or_sample(section: Any) -> Any:
+    if section.limit is not None and section.sample is not None:
+        raise ValueError("give `limit` (the first N items) or `sample` (N random items), not both")
+    return section
+
+
 class VerifyOverrides(_Strict):
     benchmarks: list[str] | None = None
     limit: int | None = Field(default=None, ge=1)
+    sample: int | None = Field(default=None, ge=1)
 
     _bench = field_validator("benchmarks")(_check_benchmarks)
+    _cut = model_validator(mode="after")(_limit_or_sample)
 
 
 class VerifySection(_Strict):
     targets: list[Literal["weights", "endpoint"]] | None = None
     benchmarks: list[str] | None = None
-    limit: int | None = Field(default=None, ge=1)
+    limit: int | None = Field(default=None, ge=1)  # the first N items of each lm-eval task (MMLU: per subject)
+    sample: int | None = Field(default=None, ge=1)  # a seeded random sample of N items per benchmark
     seed: int = 1234
     weights: VerifyOverrides = Field(default_factory=VerifyOverrides)
     endpoint: VerifyOverrides = Field(default_factory=VerifyOverrides)
 
     _bench = field_validator("benchmarks")(_check_benchmarks)
+    _cut = model_validator(mode="after")(_limit_or_sample)
 
 
 class FingerprintSection(_Strict):

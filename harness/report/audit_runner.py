@@ -131,13 +131,19 @@ def plan_sections(config: AuditConfig) -> list[SectionPlan]:
         benchmarks = (overrides.benchmarks if overrides and overrides.benchmarks else None) or (
             v.benchmarks if v else None
         )
-        limit = (overrides.limit if overrides and overrides.limit else None) or (v.limit if v else None)
+        # A per-target override of either way of cutting the test set replaces both of the shared ones.
+        if overrides and (overrides.limit or overrides.sample):
+            limit, sample = overrides.limit, overrides.sample
+        else:
+            limit, sample = (v.limit, v.sample) if v else (None, None)
         kw = {
             "claims": config.claims_file or config.claims,
             "benchmarks": benchmarks,
             "limit": limit,
             "seed": v.seed if v else 1234,
         }
+        if sample is not None:
+            kw["sample"] = sample
         if target == "weights":
             assert f.model is not None
             model_args = dict(f.model.model_args)

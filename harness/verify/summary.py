@@ -75,9 +75,13 @@ def render_markdown(report: dict[str, Any]) -> str:
     if ident.get("revision"):
         lines.append(f"- Revision: `{ident['revision']}`")
     settings = report["settings"]
-    lines.append(
-        f"- Seed {settings['seed']}; limit {settings['limit'] or 'none'} ({settings['limit_semantics']})"
-    )
+    if settings.get("sample"):
+        chosen = f"a random sample of {settings['sample']} items per benchmark (--sample)"
+    elif settings.get("limit"):
+        chosen = f"limit {settings['limit']} ({settings['limit_semantics']})"
+    else:
+        chosen = "all items"
+    lines.append(f"- Seed {settings['seed']}; {chosen}")
     versions = ", ".join(f"{k} {v}" for k, v in report["versions"].items() if v)
     lines += [f"- Versions: {versions}", ""]
     if ident.get("served_models", {}).get("models"):
@@ -112,13 +116,14 @@ def render_markdown(report: dict[str, Any]) -> str:
                 f"- Full-test-set estimate (subjects weighted by size): {_pct(estimate['score'])} "
                 f"({_pct(estimate['ci_low'])} - {_pct(estimate['ci_high'])})"
             )
-        if sec.get("ceiling"):
+        # a verdict's reasons already state the ceiling, or why there is none
+        if not verdict and sec.get("ceiling"):
             c = sec["ceiling"]
             details.append(
                 f"- Label-error ceiling {_pct(c['value'])} (95% range {_pct(c['value_low'])} - "
                 f"{_pct(c['value_high'])}): {_cell(c['citation'])}"
             )
-        elif sec.get("ceiling_note"):
+        elif not verdict and sec.get("ceiling_note"):
             details.append(f"- No ceiling: {_cell(sec['ceiling_note'])}")
         cont = sec.get("contamination")
         if cont:

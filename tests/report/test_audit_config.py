@@ -131,3 +131,26 @@ def test_missing_audit_file(tmp_path: Path) -> None:
 
 def test_bad_audit_name(tmp_path: Path) -> None:
     assert "[audit] name:" in _err(tmp_path, '[audit]\nname = "../escape"\n')
+
+
+def test_limit_and_sample_exclude_each_other(tmp_path: Path) -> None:
+    p = tmp_path / "a.toml"
+    p.write_text('[model]\npath = "m"\n[verify]\nlimit = 5\nsample = 10\n')
+    with pytest.raises(AuditConfigError, match=r"\[verify\].*not both"):
+        load_audit(p)
+    p.write_text('[model]\npath = "m"\n[verify.weights]\nlimit = 5\nsample = 10\n')
+    with pytest.raises(AuditConfigError, match=r"\[verify\] weights.*not both"):
+        load_audit(p)
+
+
+def test_a_target_override_of_the_cut_replaces_the_shared_one(tmp_path: Path) -> None:
+    from harness.report.audit_runner import plan_sections
+
+    p = tmp_path / "a.toml"
+    p.write_text(
+        '[model]\npath = "m"\n[endpoint]\nurl = "http://127.0.0.1:1/v1"\nmodel = "x"\n'
+        "[verify]\nsample = 40\n[verify.endpoint]\nlimit = 3\n"
+    )
+    weights, endpoint = plan_sections(load_audit(p))
+    assert weights.kwargs["sample"] == 40 and weights.kwargs["limit"] is None
+    assert endpoint.kwargs["limit"] == 3 and "sample" not in endpoint.kwargs
