@@ -154,6 +154,7 @@ def backend_spec(
     elif "tokenizer" in extra:
         # Log-likelihood scoring needs the served model's tokenizer to split context from
         # continuation; with it, requests go out as token ids, so the server scores exactly them.
+        extra["tokenizer"] = resolve_model_name(str(extra["tokenizer"]))
         args.update(tokenizer_backend="huggingface")
     elif extra.get("tokenizer_backend") not in ("remote", "huggingface", "tiktoken"):
         args.update(tokenizer_backend=None, tokenized_requests=False)

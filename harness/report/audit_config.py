@@ -96,7 +96,9 @@ class VerifyOverrides(_Strict):
 class VerifySection(_Strict):
     targets: list[Literal["weights", "endpoint"]] | None = None
     benchmarks: list[str] | None = None
-    limit: int | None = Field(default=None, ge=1)  # the first N items of each lm-eval task (MMLU: per subject)
+    limit: int | None = Field(
+        default=None, ge=1
+    )  # the first N items of each lm-eval task (MMLU: per subject)
     sample: int | None = Field(default=None, ge=1)  # a seeded random sample of N items per benchmark
     seed: int = 1234
     weights: VerifyOverrides = Field(default_factory=VerifyOverrides)

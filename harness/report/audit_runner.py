@@ -156,11 +156,16 @@ def plan_sections(config: AuditConfig) -> list[SectionPlan]:
             }
         else:
             assert f.endpoint is not None
+            endpoint_args = dict(f.endpoint.model_args)
+            if f.endpoint.serve and f.endpoint.backend == "openai-completions":
+                # The audit serves this model itself, so it knows the tokenizer that multiple-choice
+                # log-likelihoods need: the served model's own.
+                endpoint_args.setdefault("tokenizer", f.endpoint.serve)
             kw |= {
                 "model": endpoint_model_name(config),
                 "backend": f.endpoint.backend,
                 "api_key_env": f.endpoint.api_key_env,
-                "model_args": dict(f.endpoint.model_args) or None,
+                "model_args": endpoint_args or None,
             }
         if target == "endpoint":
             plans += _fingerprint_plan(config)

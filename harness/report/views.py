@@ -127,10 +127,12 @@ def _first(d: dict, *keys: str) -> Any:
 
 
 def _setting(claim: dict, rec: dict) -> str:
-    cfg = claim if claim else rec.get("settings", {}) or {}
+    """The setting the run used (verify records it with the effective shot count), else the claim's."""
+    cfg = rec.get("setting") if isinstance(rec.get("setting"), dict) else claim or {}
     parts = []
     if cfg.get("metric"):
-        parts.append(str(cfg["metric"]) + (f" ({cfg['filter']})" if cfg.get("filter") else ""))
+        shown_filter = cfg.get("filter") not in (None, "", "none")
+        parts.append(str(cfg["metric"]) + (f" ({cfg['filter']})" if shown_filter else ""))
     if cfg.get("n_shot") is not None:
         parts.append(f"{cfg['n_shot']}-shot")
     if cfg.get("chain_of_thought"):

@@ -97,6 +97,20 @@ def test_endpoint_defaults_and_loglikelihood_needs_a_tokenizer():
     assert not plain.loglikelihood and plain.model_args["tokenizer_backend"] is None
     tok = backend_spec("openai-completions", "m", base_url="http://h/v1", model_args={"tokenizer": "/tok"})
     assert tok.loglikelihood and tok.model_args["tokenizer_backend"] == "huggingface"
+    assert tok.model_args["tokenizer"] == "/tok"  # passed through as given
+
+
+def test_endpoint_tokenizer_smollm2_means_the_local_smollm2(monkeypatch, tmp_path):
+    import harness.models.smollm2 as smollm2
+
+    monkeypatch.setattr(smollm2, "resolve_model_path", lambda name: tmp_path / f"{name}-dir")
+    spec = backend_spec(
+        "openai-completions", "m", base_url="http://h/v1", model_args={"tokenizer": "smollm2"}
+    )
+    assert spec.model_args["tokenizer"] == str(tmp_path / "smollm2-dir") and spec.loglikelihood
+
+
+def test_endpoint_remote_tokenizer():
     remote = backend_spec(
         "openai-completions", "m", base_url="http://h/v1", model_args={"tokenizer_backend": "remote"}
     )

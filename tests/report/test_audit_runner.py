@@ -41,6 +41,8 @@ def test_plan_order_scan_then_weights_then_fingerprint_then_endpoint(audit_dir: 
     assert weights["backend"] == "hf" and endpoint["backend"] == "openai-completions"
     assert endpoint["model"] == "smollm2-served" and plans[2].kwargs["model"] == "smollm2-served"
     assert plans[2].kwargs["reference"] == "smollm2" and plans[2].kwargs["budget"] == 50
+    # the audit serves the endpoint itself, so it hands verify the served model's tokenizer
+    assert endpoint["model_args"] == {"tokenizer": "smollm2"} and weights["model_args"] is None
 
 
 def test_full_run_calls_sections_in_order_with_scan_feeding_verify(
