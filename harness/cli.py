@@ -1,10 +1,17 @@
-"""The `harness` command: parses arguments and calls the capability packages; no logic lives here."""
+"""The `harness` command: parses arguments and calls the capability packages; no logic lives here.
+
+Each capability owns its command in its own `cli.py`; this file only mounts them.
+"""
 
 from __future__ import annotations
 
 import typer
 
 from harness.data.cli import data_app
+from harness.fingerprint.cli import fingerprint
+from harness.leakage.cli import scan
+from harness.report.cli import audit
+from harness.verify.cli import verify
 
 app = typer.Typer(
     name="harness",
@@ -13,22 +20,11 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-app.add_typer(data_app, name="data")
-
-# Each capability registers its command here (one line each).
-# harness scan          -> harness/leakage/cli.py
-# harness verify        -> harness/verify/cli.py
-# harness fingerprint   -> harness/fingerprint/cli.py
-# harness audit         -> harness/report/cli.py
-from harness.leakage.cli import scan  # noqa: E402
-from harness.fingerprint.cli import fingerprint  # noqa: E402
-from harness.report.cli import audit  # noqa: E402
-from harness.verify.cli import verify  # noqa: E402
-
 app.command("audit")(audit)
+app.command("verify")(verify)
 app.command("fingerprint")(fingerprint)
 app.command("scan")(scan)
-app.command("verify")(verify)
+app.add_typer(data_app, name="data")
 
 
 if __name__ == "__main__":

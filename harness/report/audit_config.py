@@ -78,6 +78,19 @@ class EndpointSection(_Strict):
         return self
 
 
+def _check_sample(value: int | dict[str, int] | None) -> int | dict[str, int] | None:
+    """`sample = 40`, or per benchmark: `sample = { default = 40, gsm8k = 8 }`."""
+    sizes = value if isinstance(value, dict) else {"default": value}
+    unknown = [k for k in sizes if k != "default" and k not in BENCHMARKS]
+    if unknown:
+        raise ValueError(
+            f"unknown benchmark(s) {unknown} in sample; known: {sorted(BENCHMARKS)} or 'default'"
+        )
+    if any(v is not None and v < 1 for v in sizes.values()):
+        raise ValueError("sample sizes must be positive numbers of items")
+    return value
+
+
 def _limit_or_sample(section: Any) -> Any:
     if section.limit is not None and section.sample is not None:
         raise ValueError("give `limit` (the first N items) or `sample` (N random items), not both")
@@ -87,9 +100,10 @@ def _limit_or_sample(section: Any) -> Any:
 class VerifyOverrides(_Strict):
     benchmarks: list[str] | None = None
     limit: int | None = Field(default=None, ge=1)
-    sample: int | None = Field(default=None, ge=1)
+    sample: int | dict[str, int] | None = None
 
     _bench = field_validator("benchmarks")(_check_benchmarks)
+    _sample = field_validator("sample")(_check_sample)
     _cut = model_validator(mode="after")(_limit_or_sample)
 
 
@@ -99,12 +113,13 @@ class VerifySection(_Strict):
     limit: int | None = Field(
         default=None, ge=1
     )  # the first N items of each lm-eval task (MMLU: per subject)
-    sample: int | None = Field(default=None, ge=1)  # a seeded random sample of N items per benchmark
+    sample: int | dict[str, int] | None = None  # seeded random sample of N items (per benchmark: a table)
     seed: int = 1234
     weights: VerifyOverrides = Field(default_factory=VerifyOverrides)
     endpoint: VerifyOverrides = Field(default_factory=VerifyOverrides)
 
     _bench = field_validator("benchmarks")(_check_benchmarks)
+    _sample = field_validator("sample")(_check_sample)
     _cut = model_validator(mode="after")(_limit_or_sample)
 
 

@@ -142,6 +142,8 @@ def plan_sections(config: AuditConfig) -> list[SectionPlan]:
             "limit": limit,
             "seed": v.seed if v else 1234,
         }
+        if isinstance(sample, dict) and benchmarks:  # sizes for benchmarks this target does not score
+            sample = {k: n for k, n in sample.items() if k == "default" or k in benchmarks}
         if sample is not None:
             kw["sample"] = sample
         if target == "weights":

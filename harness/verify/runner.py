@@ -18,7 +18,7 @@ import math
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -73,7 +73,7 @@ def run_verify(
     claims: Path | str | dict | None = None,
     benchmarks: list[str] | None = None,
     limit: int | None = None,
-    sample: int | None = None,
+    sample: int | Mapping[str, int] | None = None,
     seed: int = DEFAULT_SEED,
     clean_from: Path | None = None,
     base_url: str | None = None,
@@ -87,7 +87,9 @@ def run_verify(
     Returns the dict written to verify.json (with "status" "clean" or "flagged" and a "headline").
     `limit` is lm-eval's: the first N documents of each lm-eval task, which for MMLU means N per
     subject. `sample` instead scores a seeded uniform random sample of N items per benchmark (the
-    statistics assume representative items, which a random sample is and a first-N cut may not be).
+    statistics assume representative items, which a random sample is and a first-N cut may not be);
+    a mapping gives N per benchmark, with "default" for the others (GSM8K generation costs far more
+    per item than a multiple-choice item, so an audit on a CPU budget samples it less).
     `gen_kwargs` overrides the tasks' generation settings (e.g. {"max_gen_toks": 64} to bound CPU
     time); it is recorded, and the verdict says that the setting is no longer the claimed one.
     Raises VerifyError, ClaimsError or BackendError (all ValueError) for bad input or a failed run.
@@ -95,14 +97,20 @@ def run_verify(
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     out_dir = Path(out_dir)
-    for name, value in (("limit", limit), ("sample", sample)):
+    samples = sample if isinstance(sample, Mapping) else {"default": sample}
+    for name, value in (("limit", limit), *((f"sample {k}", v) for k, v in samples.items())):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise VerifyError(f"--{name} must be a positive number of items, got {value!r}")
-    if limit is not None and sample is not None:
+    if limit is not None and any(v is not None for v in samples.values()):
         raise VerifyError("give --limit (first N items) or --sample (N random items), not both")
 
     claims_file: ClaimsFile | None = load_claims(claims) if claims is not None else None
     names = _benchmark_names(benchmarks, claims_file)
+    unknown = sorted(set(samples) - {"default", *names})
+    if unknown:
+        raise VerifyError(
+            f"sample sizes given for {unknown}, which this run does not score ({', '.join(names)})"
+        )
     spec = backend_spec(backend, model, base_url=base_url, model_args=model_args, seed=seed)
     require_api_key(api_key_env)
     settings = {name: _setting_for(name, claims_file, spec) for name in names}
@@ -119,7 +127,9 @@ def run_verify(
     for name in names:
         try:
             data[name] = load_benchmark(name)
-            rows, selections[name] = _select_rows(data[name], limit, sample, seed)
+            rows, selections[name] = _select_rows(
+                data[name], limit, samples.get(name, samples.get("default")), seed
+            )
             plans[name] = prepare_task(data[name], settings[name], task_dir, rows=rows)
         except (DataError, TaskConfigError) as exc:
             raise VerifyError(f"{name}: {exc}") from exc

@@ -154,3 +154,22 @@ def test_a_target_override_of_the_cut_replaces_the_shared_one(tmp_path: Path) ->
     weights, endpoint = plan_sections(load_audit(p))
     assert weights.kwargs["sample"] == 40 and weights.kwargs["limit"] is None
     assert endpoint.kwargs["limit"] == 3 and "sample" not in endpoint.kwargs
+
+
+def test_sample_per_benchmark(tmp_path: Path) -> None:
+    from harness.report.audit_runner import plan_sections
+
+    p = tmp_path / "a.toml"
+    p.write_text(
+        '[model]\npath = "m"\n[endpoint]\nurl = "http://127.0.0.1:1/v1"\nmodel = "x"\n'
+        '[verify]\nsample = { default = 40, gsm8k = 8 }\n[verify.endpoint]\nbenchmarks = ["arc_easy"]\n'
+    )
+    weights, endpoint = plan_sections(load_audit(p))
+    assert weights.kwargs["sample"] == {"default": 40, "gsm8k": 8}
+    assert endpoint.kwargs["sample"] == {"default": 40}  # gsm8k is not scored on the endpoint
+    p.write_text('[model]\npath = "m"\n[verify]\nsample = { gsm8kk = 8 }\n')
+    with pytest.raises(AuditConfigError, match=r"\[verify\] sample.*gsm8kk"):
+        load_audit(p)
+    p.write_text('[model]\npath = "m"\n[verify]\nsample = { default = 0 }\n')
+    with pytest.raises(AuditConfigError, match="positive"):
+        load_audit(p)

@@ -122,3 +122,16 @@ def test_markdown_escapes_claim_text():
     assert "&lt;script&gt;x&lt;/script&gt; \\| a" in md and "<script>" not in md
     assert "**Verdict: inconclusive.**" in md
     assert rows(report)[0]["n"] == "2 of 2376 (limit)"
+
+
+def test_sample_sizes_per_benchmark_are_checked_before_any_model_loads(tmp_path):
+    from harness.verify import run_verify
+    from harness.verify.runner import VerifyError
+
+    common = {"model": "nonexistent-model", "backend": "hf", "out_dir": tmp_path, "benchmarks": ["arc_easy"]}
+    with pytest.raises(VerifyError, match=r"sample sizes given for \['gsm8k'\]"):
+        run_verify(**common, sample={"default": 5, "gsm8k": 2})
+    with pytest.raises(VerifyError, match="sample gsm8k must be a positive"):
+        run_verify(**common, sample={"gsm8k": 0})
+    with pytest.raises(VerifyError, match="not both"):
+        run_verify(**common, sample={"arc_easy": 3}, limit=2)
