@@ -6,12 +6,14 @@ endpoint reports a few (token, logprob) pairs: its top-k and the logprob of the 
 that reported set S we compute, against the reference's full distribution:
 
 * ``d``: logprob difference of the observed token, endpoint minus reference (NaN if not reported).
-* ``u``: ``d`` minus its expectation under the reference restricted to S,
-  ``u = d(x) - sum_{v in S} p_R(v | S) d(v)``. Numerical noise is blind to which token the text
-  continues with, so ``u`` averages to zero under it (to second order the ``-Var/2`` shrinkage of
-  log-softmax appears in both terms and cancels, and any constant offset of a row cancels exactly).
-  Training on text moves the observed continuations of natural text up (or, for unrelated data, down)
-  coherently: a non-zero mean of ``u`` over many prompts is the signature of changed weights.
+* ``u``: ``d`` minus its expectation under the reference over the reference's own top tokens,
+  ``u = d(x) - sum_{v in T} p_R(v | T) d(v)`` with T the reference's ``REF_TOP`` most likely tokens that
+  the endpoint reported. Numerical noise is blind to which token the text continues with, so ``u``
+  averages to zero under it (to second order the ``-Var/2`` shrinkage of log-softmax appears in both
+  terms and cancels, and any constant offset of a row cancels exactly). T is chosen by the reference,
+  not by the endpoint: averaging over the endpoint's own top-k would favour tokens its noise pushed up
+  and bias ``u`` downwards. Training on text moves the observed continuations of natural text
+  coherently: a non-zero mean of ``u`` over many texts is the signature of changed weights.
 * ``kl``: KL(endpoint || reference) between the two distributions renormalised on S, the magnitude.
 * ``top1``: the endpoint's most likely token is the reference's.
 * ``ref_rank``: rank of the observed token under the reference (0 = most likely); selecting positions
@@ -24,6 +26,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+REF_TOP = 10
 
 
 @dataclass
@@ -80,16 +84,25 @@ def compare_rows(
         f = np.array([float(row[i]) for i in ids], dtype=np.float64)
         le = e - np.logaddexp.reduce(e)
         lf = f - np.logaddexp.reduce(f)
-        pe, pf = np.exp(le), np.exp(lf)
+        pe = np.exp(le)
         out.kl[r] = max(0.0, float(np.sum(pe * (le - lf))))
         out.top1[r] = ids[int(np.argmax(e))] == int(np.argmax(np.asarray(row)))
-        xv = float(row[x])
-        out.ref_rank[r] = int((np.asarray(row) > xv).sum())
+        row_np = np.asarray(row)
+        xv = float(row_np[x])
+        out.ref_rank[r] = int((row_np > xv).sum())
         if x in pairs:
-            delta = e - f
             d = pairs[x] - xv
             out.d[r] = d
-            out.u[r] = d - float(np.sum(pf * delta))
+            top_ref = (
+                np.argsort(-row_np)[:REF_TOP]
+                if len(row_np) <= REF_TOP
+                else np.argpartition(-row_np, REF_TOP)[:REF_TOP]
+            )
+            shared = [int(v) for v in top_ref if int(v) in pairs]
+            if shared:
+                fr = row_np[shared].astype(np.float64)
+                w = np.exp(fr - np.logaddexp.reduce(fr))
+                out.u[r] = d - float(np.sum(w * (np.array([pairs[v] for v in shared]) - fr)))
     return out
 
 

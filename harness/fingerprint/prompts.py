@@ -66,22 +66,6 @@ NATURAL_TEXTS: tuple[str, ...] = (
     "The invoice lists three items: a desk lamp at 24.99, a pack of printer paper at 6.50, and a stapler at 11.75. With a ten percent discount the total comes to 38.92.",
     "He had never liked the city in winter. The streets were grey with slush, the buses were late, and everyone walked with their heads down as if they were looking for something they had lost.",
     "The French Revolution began in 1789 with the storming of the Bastille. Within a few years the monarchy had been abolished, and the king was executed in January 1793.",
-    "Water expands when it freezes, which is why ice floats. This unusual property means that lakes freeze from the top down, allowing fish to survive the winter in the liquid water below.",
-    "Please find attached the minutes of Monday's meeting. The next meeting will be held on the fourteenth in room 3B; let me know by Friday if you would like to add anything to the agenda.",
-    'git checkout -b feature/login\ngit add src/auth.py tests/test_auth.py\ngit commit -m "Add login endpoint"\ngit push origin feature/login',
-    "A prime number is a natural number greater than one that has no positive divisors other than one and itself. The first few primes are 2, 3, 5, 7, 11, 13, 17, 19 and 23.",
-    "The museum's new wing houses a collection of medieval manuscripts, many of them illuminated with gold leaf. Visitors can see how monks prepared parchment and mixed their inks from minerals and plants.",
-    "If it rains tomorrow, the picnic will be moved indoors to the community hall. Bring a dish to share, and remember that the hall has no oven, only a small fridge and a kettle.",
-    "DeepSeek, Mistral and Meta have each released open-weight models, while OpenAI and Anthropic mostly offer their models through an API. Researchers compare them on benchmarks such as MMLU and GSM8K.",
-    "The violin has four strings tuned in perfect fifths: G, D, A and E. It is the smallest and highest-pitched member of the string family in regular use.",
-    "My grandmother kept a garden behind the house, with rows of beans, tomatoes and marigolds. Every summer she would send us home with a basket of vegetables and a jar of her plum jam.",
-    "<html>\n  <head><title>Welcome</title></head>\n  <body>\n    <h1>Hello, world!</h1>\n    <p>This page is under construction.</p>\n  </body>\n</html>",
-    "Copper is an excellent conductor of heat and electricity, which is why it is used in wiring and cooking pans. When exposed to air for a long time it develops a green layer called patina.",
-    "The defendant pleaded not guilty to all charges. The trial is expected to last three weeks, and the judge has asked the jury not to read any news coverage of the case.",
-    "Berlin is the capital and largest city of Germany. It is known for its art scene, its modern architecture, and the remains of the wall that divided the city from 1961 to 1989.",
-    "To compute the average of a list, add up all the values and divide by the number of values. For the list 4, 8, 15, 16, 23 and 42 the sum is 108 and the average is 18.",
-    "The orchestra tuned their instruments as the lights dimmed. A hush fell over the audience, and the conductor raised her baton for the first notes of the symphony.",
-    "Silver has the highest electrical conductivity of any element, but it is too expensive for most wiring. It is widely used in jewellery, coins, mirrors and photography.",
 )
 
 # Token accounting: the first string is the base; every other string is appended to it, so the
@@ -111,7 +95,7 @@ TRUNCATION_TEXTS: tuple[str, ...] = (
     "Привет, как дела? Zürich naïve café",
     "ThisIsCamelCase XMLHttpRequest snake_case_identifier",
 )
-TRUNCATION_MAX_TOKENS: tuple[int, ...] = (5, 9)
+TRUNCATION_MAX_TOKENS: tuple[int, ...] = (4, 7)
 
 # Copy lists for the deletion/replacement probe: a few-shot pattern that even very small models follow
 # (copying by induction), with vendor names and control words in the part the model must produce.

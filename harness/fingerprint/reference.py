@@ -43,6 +43,7 @@ class Reference:
     _model: Any = field(default=None, repr=False)
 
     _rows_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _greedy_cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, reference: str | Path) -> Reference:
@@ -231,8 +232,15 @@ class Reference:
         temperature: float,
         seed: int,
     ) -> list[list[int]]:
-        """``n`` continuations (greedy at temperature 0), EOS-terminated ones without the EOS token."""
+        """``n`` continuations (greedy at temperature 0), EOS-terminated ones without the EOS token.
+
+        Greedy continuations are memoised per prompt and length (they are deterministic).
+        """
         import torch
+
+        key = (tuple(prompt_ids), max_new_tokens)
+        if temperature == 0 and key in self._greedy_cache:
+            return [list(self._greedy_cache[key]) for _ in range(n)]
 
         model = self.model
         torch.manual_seed(seed)
@@ -257,5 +265,6 @@ class Reference:
                 gen = gen[: gen.index(eos)]
             seqs.append(gen)
         if temperature == 0:
-            seqs = seqs * n
+            self._greedy_cache[key] = list(seqs[0])
+            seqs = [list(seqs[0]) for _ in range(n)]
         return seqs

@@ -104,7 +104,9 @@ def parse_completion(data: dict[str, Any], route: str = "/v1/completions") -> Re
                     top_parsed.append(None)
                     continue
                 if not isinstance(t, dict):
-                    raise MalformedResponse(f"{route}: choices[{i}].logprobs.top_logprobs[{j}] is not an object")
+                    raise MalformedResponse(
+                        f"{route}: choices[{i}].logprobs.top_logprobs[{j}] is not an object"
+                    )
                 entry = {}
                 for k, v in t.items():
                     val = _logprob(v, f"{route}: choices[{i}].logprobs.top_logprobs[{j}][{k!r}]")

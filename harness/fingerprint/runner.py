@@ -42,7 +42,7 @@ DEFAULT_BUDGET = 200
 DEFAULT_ALPHA = 0.01
 TOP_K = 20
 FALLBACK_TOP_K = 5
-LOOKS = 4
+LOOKS = 2
 STATUS = {"match": "clean", "mismatch": "flagged", "inconclusive": "flagged"}
 
 
@@ -220,7 +220,7 @@ def _logprob_probe(run: _Run, first_echo: dict[str, Any] | None) -> lp_probe.Log
     else:
         run.skip("logprob_probe", "the endpoint returns no logprobs")
         return None
-    texts = NATURAL_TEXTS if mode == "echo" else NATURAL_TEXTS[:24]
+    texts = NATURAL_TEXTS if mode == "echo" else NATURAL_TEXTS[:16]
     session = lp_probe.LogprobSession(
         run.ref,
         texts,
@@ -243,7 +243,11 @@ def _logprob_probe(run: _Run, first_echo: dict[str, Any] | None) -> lp_probe.Log
                 session.request(run.client, i, first)
                 i += 1
             final = end == len(texts) or run.budget_left() < per_look
-            a = session.analyse(final=final, calibrate_fn=calibration_mod.calibrate)
+            a = session.analyse(
+                final=final,
+                calibrate_fn=calibration_mod.calibrate,
+                grad_fn=calibration_mod.loglik_gradient_sq_norm,
+            )
             run.report(f"logprobs: look {look + 1}/{LOOKS}, {len(session.aligned)} texts")
             if a is not None and (a.decisive or final):
                 break
@@ -254,7 +258,11 @@ def _logprob_probe(run: _Run, first_echo: dict[str, Any] | None) -> lp_probe.Log
         # Stopped by the budget before a final look: analyse what was collected as the last look.
         decided = session.analysis is not None and (session.analysis.decisive or session.analysed_final)
         if len(session.aligned) >= 3 and not decided:
-            session.analyse(final=True, calibrate_fn=calibration_mod.calibrate)
+            session.analyse(
+                final=True,
+                calibrate_fn=calibration_mod.calibrate,
+                grad_fn=calibration_mod.loglik_gradient_sq_norm,
+            )
         req, tok = run.cost("logprob_probe")
         ev = session.evidence(req, tok)
         if ev is not None:
@@ -302,6 +310,20 @@ def _proxy_tells(run: _Run) -> None:
         req, tok = run.cost("cache_tell")
         run.evidence.append(proxy_tells.cache_evidence(rec, run.ref, requests=req, tokens=tok))
 
+    def echo_check() -> None:
+        pairs = [
+            proxy_tells.request_echo_only(run.client, t) for t in proxy_tells.vendor_texts(NATURAL_TEXTS)
+        ]
+        ev = proxy_tells.echo_evidence(pairs)
+        if ev is not None:
+            ev.requests, ev.tokens = run.cost("echo_rewrite_tell")
+            run.evidence.append(ev)
+
+    # Echo without logprobs: the log-probability probe did not send these texts, relays often keep echo.
+    if caps["mode"] == "completions" and not caps.get("echo_logprobs"):
+        _timed(run, "echo_rewrite_tell", echo_check)
+        if run.decided_mismatch():
+            return
     _timed(run, "deletion_probe", copies)
     if run.decided_mismatch():
         return

@@ -9,6 +9,7 @@ What each one answers (the probes say why it fits their data; docs/fingerprint.m
   test statistic is the observed value over the root-mean-square of the M null values: Student's t
   with M degrees of freedom when the null values are normal with mean 0 and a common scale (the
   assumption, checked in docs/fingerprint.md).
+* ``null_drift_test``: the same, against the analytic first-order null scale when the variants agree.
 * ``paired_band_test``: is a divergence above (or below) a calibrated band, paired by prompt.
 * ``mmd_permutation_test``: Gao et al. (2024, "Model Equality Testing: Which Model Is This API
   Serving?") two-sample test on sampled completions: MMD with a Hamming kernel between completions of
@@ -80,11 +81,36 @@ def calibrated_drift_test(observed: float, null_values: Sequence[float], floor: 
     return DriftTest(observed, scale, tuple(finite), stat, m, p)
 
 
+NULL_CONSISTENCY = 3.5
+
+
+def null_drift_test(observed: float, analytic_scale: float, variants: dict[str, float]) -> DriftTest:
+    """The drift test against a known null scale, as long as the measured variants agree with it.
+
+    ``analytic_scale`` is the first-order standard deviation of ``observed`` under random weight noise
+    (no sampling error, so the test is normal: ``df`` 0). The calibration variants (other precisions,
+    quantisation, one noise draw) are real null draws: if any lies beyond ``NULL_CONSISTENCY`` analytic
+    standard deviations, the numerics of this reference are not noise-like enough for the analytic
+    scale, and the test uses the root-mean-square of the variants and the analytic value as M null draws
+    (Student's t) instead.
+    """
+    values = [float(v) for v in variants.values() if math.isfinite(v)]
+    if math.isfinite(analytic_scale) and analytic_scale > 0 and math.isfinite(observed):
+        if all(abs(v) <= NULL_CONSISTENCY * analytic_scale for v in values):
+            stat = observed / analytic_scale
+            p = float(2 * stats.norm.sf(abs(stat)))
+            return DriftTest(observed, analytic_scale, tuple(values), stat, 0, p)
+        values.append(analytic_scale)
+    return calibrated_drift_test(observed, values)
+
+
 def drift_detectable(scale: float, df: int, alpha: float, power: float = 0.8) -> float:
-    """Smallest |observed| the calibrated test detects with ``power`` at level ``alpha`` (two-sided)."""
-    if not math.isfinite(scale) or df < 1:
+    """Smallest |observed| the drift test detects with ``power`` at level ``alpha`` (two-sided);
+    ``df`` 0 means the normal distribution."""
+    if not math.isfinite(scale) or df < 0:
         return float("nan")
-    return float((stats.t.isf(alpha / 2, df) + stats.norm.isf(1 - power)) * scale)
+    crit = stats.norm.isf(alpha / 2) if df == 0 else stats.t.isf(alpha / 2, df)
+    return float((crit + stats.norm.isf(1 - power)) * scale)
 
 
 @dataclass(frozen=True)

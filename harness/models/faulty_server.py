@@ -51,13 +51,19 @@ def make_handler(mode: str):
             if mode == "html":
                 self._send(200, HTML, "text/html; charset=utf-8")
             elif mode == "500":
-                self._send(500, json.dumps({"error": {"message": "internal server error"}}).encode(), "application/json")
+                self._send(
+                    500,
+                    json.dumps({"error": {"message": "internal server error"}}).encode(),
+                    "application/json",
+                )
             elif mode == "garbage":
                 self._send(200, b"\x00\x01 this is {not json", "application/json")
             elif mode == "schema":
                 self._send(200, json.dumps({"result": "hello", "status": "ok"}).encode(), "application/json")
             elif mode == "401":
-                self._send(401, json.dumps({"error": {"message": "invalid api key"}}).encode(), "application/json")
+                self._send(
+                    401, json.dumps({"error": {"message": "invalid api key"}}).encode(), "application/json"
+                )
             else:  # flaky
                 with lock:
                     state["posts"] += 1

@@ -48,7 +48,11 @@ class Tamper:
 
     def request(self, route: str, body: dict[str, Any], upstream_model: str) -> dict[str, Any]:
         body = dict(body, model=upstream_model)
-        if route.endswith("/chat/completions") and self.system_prompt and isinstance(body.get("messages"), list):
+        if (
+            route.endswith("/chat/completions")
+            and self.system_prompt
+            and isinstance(body.get("messages"), list)
+        ):
             body["messages"] = [{"role": "system", "content": self.system_prompt}, *body["messages"]]
         return body
 
@@ -89,7 +93,10 @@ def make_handler(upstream: str, upstream_model: str, served_model_name: str, tam
             if path == "/health":
                 self._send(200, b"{}")
             elif path == "/v1/models":
-                body = {"object": "list", "data": [{"id": served_model_name, "object": "model", "owned_by": "proxy"}]}
+                body = {
+                    "object": "list",
+                    "data": [{"id": served_model_name, "object": "model", "owned_by": "proxy"}],
+                }
                 self._send(200, json.dumps(body).encode())
             else:
                 self._send(404, json.dumps({"error": {"message": f"no route GET {path}"}}).encode())
@@ -106,7 +113,12 @@ def make_handler(upstream: str, upstream_model: str, served_model_name: str, tam
                 self._send(400, json.dumps({"error": {"message": "body is not JSON"}}).encode())
                 return
             if body.get("model") not in (None, served_model_name):
-                self._send(404, json.dumps({"error": {"message": f"The model `{body.get('model')}` does not exist."}}).encode())
+                self._send(
+                    404,
+                    json.dumps(
+                        {"error": {"message": f"The model `{body.get('model')}` does not exist."}}
+                    ).encode(),
+                )
                 return
             key = json.dumps([path, {k: v for k, v in body.items() if k != "seed"}], sort_keys=True)
             if cache:
@@ -117,7 +129,9 @@ def make_handler(upstream: str, upstream_model: str, served_model_name: str, tam
                     return
             route = path.removeprefix("/v1")
             try:
-                resp = client.post(upstream.rstrip("/") + route, json=tamper.request(route, body, upstream_model))
+                resp = client.post(
+                    upstream.rstrip("/") + route, json=tamper.request(route, body, upstream_model)
+                )
             except httpx.HTTPError as e:
                 self._send(502, json.dumps({"error": {"message": f"upstream failed: {e}"}}).encode())
                 return
@@ -154,9 +168,13 @@ def serve(
         old, new = r.split("=", 1)
         pairs[old] = new
     tamper = Tamper(delete=delete, replace=pairs, strip_logprobs=strip_logprobs, system_prompt=system_prompt)
-    server = ThreadingHTTPServer((host, port), make_handler(upstream, upstream_model, served_model_name, tamper, cache))
+    server = ThreadingHTTPServer(
+        (host, port), make_handler(upstream, upstream_model, served_model_name, tamper, cache)
+    )
     server.daemon_threads = True
-    log.info("relay %r -> %s (%s) on http://%s:%d/v1", served_model_name, upstream, upstream_model, host, port)
+    log.info(
+        "relay %r -> %s (%s) on http://%s:%d/v1", served_model_name, upstream, upstream_model, host, port
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -28,7 +28,9 @@ VARIANT_RECORD = "harness_variant.json"
 
 def _copy_tokenizer_files(src: Path, dst: Path) -> None:
     for p in src.iterdir():
-        if p.is_file() and (p.name.startswith(("tokenizer", "special_tokens", "chat_template")) or p.suffix == ".jinja"):
+        if p.is_file() and (
+            p.name.startswith(("tokenizer", "special_tokens", "chat_template")) or p.suffix == ".jinja"
+        ):
             shutil.copy2(p, dst / p.name)
 
 

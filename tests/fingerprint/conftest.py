@@ -3,6 +3,12 @@ end-to-end cases (a)-(f), and a tiny different-tokenizer model for the fast test
 
 from __future__ import annotations
 
+import os
+
+# Before torch loads: idle OpenMP threads sleep rather than spin, so this process and the servers it
+# starts do not stall each other on two cores (see harness.models.server_process.start_server).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,7 +47,11 @@ def finetuned_dir(smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
     from harness.models.variants import finetuned_copy
 
     return finetuned_copy(
-        smollm2_dir, tmp_path_factory.mktemp("finetuned"), texts=gsm8k_train_texts(FINETUNE_TEXTS), steps=1, lr=1e-3
+        smollm2_dir,
+        tmp_path_factory.mktemp("finetuned"),
+        texts=gsm8k_train_texts(FINETUNE_TEXTS),
+        steps=1,
+        lr=1e-3,
     )
 
 

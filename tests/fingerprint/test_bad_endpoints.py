@@ -25,7 +25,12 @@ from harness.models.faulty_server import FaultyServer
 def test_faulty_endpoint_gives_an_error_record(tmp_path, tiny_dir, mode, message):
     with FaultyServer(mode) as server:
         rec = run_fingerprint(
-            out_dir=tmp_path, endpoint=server.base_url, model="m", reference=tiny_dir, budget=30, progress=False
+            out_dir=tmp_path,
+            endpoint=server.base_url,
+            model="m",
+            reference=tiny_dir,
+            budget=30,
+            progress=False,
         )
     assert rec["status"] == "error" and rec["verdict"] is None
     assert message in rec["error"] and rec["headline"].startswith("The endpoint could not be fingerprinted")
@@ -54,21 +59,55 @@ def test_cli_exit_codes_for_errors(tmp_path, tiny_dir):
     with FaultyServer("html") as server:
         res = runner.invoke(
             app,
-            ["fingerprint", "--endpoint", server.base_url, "--model", "m", "--reference", str(tiny_dir),
-             "--out", str(tmp_path), "--no-progress", "--budget", "20"],
+            [
+                "fingerprint",
+                "--endpoint",
+                server.base_url,
+                "--model",
+                "m",
+                "--reference",
+                str(tiny_dir),
+                "--out",
+                str(tmp_path),
+                "--no-progress",
+                "--budget",
+                "20",
+            ],
         )
     assert res.exit_code == 2, res.output
     assert "HTML page" in " ".join(res.output.split())
     bad = runner.invoke(
         app,
-        ["fingerprint", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m", "--reference",
-         str(tmp_path / "missing"), "--out", str(tmp_path), "--no-progress"],
+        [
+            "fingerprint",
+            "--endpoint",
+            "http://127.0.0.1:9/v1",
+            "--model",
+            "m",
+            "--reference",
+            str(tmp_path / "missing"),
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ],
     )
     assert bad.exit_code == 2 and "does not exist" in " ".join(bad.output.split())
     nokey = runner.invoke(
         app,
-        ["fingerprint", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m", "--reference", str(tiny_dir),
-         "--api-key-env", "HARNESS_TEST_UNSET_KEY", "--out", str(tmp_path), "--no-progress"],
+        [
+            "fingerprint",
+            "--endpoint",
+            "http://127.0.0.1:9/v1",
+            "--model",
+            "m",
+            "--reference",
+            str(tiny_dir),
+            "--api-key-env",
+            "HARNESS_TEST_UNSET_KEY",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ],
     )
     assert nokey.exit_code == 2 and "HARNESS_TEST_UNSET_KEY" in " ".join(nokey.output.split())
 
@@ -77,7 +116,12 @@ def test_flaky_endpoint_is_retried_not_failed(tmp_path, tiny_dir):
     """Two 503s then valid (if uninformative) answers: the run completes and accounts for the retries."""
     with FaultyServer("flaky") as server:
         rec = run_fingerprint(
-            out_dir=tmp_path, endpoint=server.base_url, model="m", reference=tiny_dir, budget=25, progress=False
+            out_dir=tmp_path,
+            endpoint=server.base_url,
+            model="m",
+            reference=tiny_dir,
+            budget=25,
+            progress=False,
         )
     assert rec["status"] in ("clean", "flagged") and rec["cost"]["retries"] == 2
     assert rec["cost"]["requests"] <= 25

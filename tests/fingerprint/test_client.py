@@ -111,7 +111,14 @@ def test_api_key_comes_from_the_environment_and_never_into_errors(monkeypatch):
         seen.append(request.headers.get("authorization"))
         return httpx.Response(500, json={"error": {"message": "nope"}})
 
-    c = Client("http://h/v1", "m", api_key_env="FP_KEY", transport=httpx.MockTransport(handler), sleep=lambda s: None, retries=0)
+    c = Client(
+        "http://h/v1",
+        "m",
+        api_key_env="FP_KEY",
+        transport=httpx.MockTransport(handler),
+        sleep=lambda s: None,
+        retries=0,
+    )
     with pytest.raises(EndpointError) as info:
         c.post("/completions", {})
     assert seen == ["Bearer sk-secret-123"]

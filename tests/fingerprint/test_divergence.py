@@ -20,7 +20,9 @@ def test_identical_rows_give_zero_everything():
     obs = torch.randint(0, 200, (50,), generator=torch.Generator().manual_seed(1)).tolist()
     entries, lp = _report(ref, obs, 10)
     s = compare_rows(entries, obs, lp, ref)
-    assert np.allclose(s.d, 0, atol=1e-6) and np.allclose(s.u, 0, atol=1e-6) and np.allclose(s.kl, 0, atol=1e-9)
+    assert (
+        np.allclose(s.d, 0, atol=1e-6) and np.allclose(s.u, 0, atol=1e-6) and np.allclose(s.kl, 0, atol=1e-9)
+    )
     assert s.top1.all()
     assert (s.ref_rank >= 0).all()
 

@@ -67,7 +67,9 @@ def test_alignment_refuses_a_different_tokenisation(tiny_ref, smollm2_dir):
     assert L.align_echo(tiny_ref, L.echo_record(data, 0, TEXT), TEXT) is None
 
 
-def _stats(n_texts: int, n_tok: int, *, kl: float, u_mean: float, u_sd: float, seed: int) -> list[PositionStats]:
+def _stats(
+    n_texts: int, n_tok: int, *, kl: float, u_mean: float, u_sd: float, seed: int
+) -> list[PositionStats]:
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n_texts):
@@ -87,7 +89,10 @@ def _stats(n_texts: int, n_tok: int, *, kl: float, u_mean: float, u_sd: float, s
 
 def _calibration(n_texts: int, n_tok: int = 40, seed: int = 10) -> dict[str, list[PositionStats]]:
     kls = {"bf16": 0.001, "w8": 0.0012, "a8": 0.003, "w4a8": 0.003, "noise-1%": 0.009, "noise-0.3%": 0.0007}
-    return {k: _stats(n_texts, n_tok, kl=v, u_mean=0.0, u_sd=0.05, seed=seed + i) for i, (k, v) in enumerate(kls.items())}
+    return {
+        k: _stats(n_texts, n_tok, kl=v, u_mean=0.0, u_sd=0.05, seed=seed + i)
+        for i, (k, v) in enumerate(kls.items())
+    }
 
 
 def test_analysis_within_band_only_at_the_final_look():

@@ -33,7 +33,8 @@ def test_replacement_is_reported_as_inserted_name():
 
 def _records(endpoint_filter, stage_lists, stage):
     return [
-        P.CopyRecord(items, endpoint_filter(", ".join(items)), ", ".join(items), stage) for items in stage_lists
+        P.CopyRecord(items, endpoint_filter(", ".join(items)), ", ".join(items), stage)
+        for items in stage_lists
     ]
 
 
@@ -64,17 +65,25 @@ def test_reference_baseline_excludes_words_the_reference_itself_drops():
 
 
 def test_identity_and_cache_evidence():
-    ev = P.identity_evidence(["I am Claude, made by Anthropic."], ["I am SmolLM by Hugging Face."], requests=1, tokens=9)
+    ev = P.identity_evidence(
+        ["I am Claude, made by Anthropic."], ["I am SmolLM by Hugging Face."], requests=1, tokens=9
+    )
     assert ev.supports == "mismatch" and not ev.decisive and ev.strength < 0.8
-    ev2 = P.identity_evidence(["SmolLM here, from Hugging Face"], ["I am SmolLM by Hugging Face."], requests=1, tokens=9)
+    ev2 = P.identity_evidence(
+        ["SmolLM here, from Hugging Face"], ["I am SmolLM by Hugging Face."], requests=1, tokens=9
+    )
     assert ev2.supports == "match"
     ref = SimpleNamespace(encode_plain=lambda t: t.split())
     same = P.cache_evidence(P.CacheRecord(["a b c d e f g h i j"] * 2, [0.1, 0.1]), ref, requests=2, tokens=4)
     assert same.details["identical"] and same.supports == "neutral"
-    differ = P.cache_evidence(P.CacheRecord(["a b c d e f g h i", "z y x w v u t s r"], [0.1, 0.1]), ref, requests=2, tokens=4)
+    differ = P.cache_evidence(
+        P.CacheRecord(["a b c d e f g h i", "z y x w v u t s r"], [0.1, 0.1]), ref, requests=2, tokens=4
+    )
     assert not differ.details["identical"]
 
 
-@pytest.mark.parametrize(("words", "text", "expected"), [(["Claude"], "Hi Claude-bot, Claude.", "Hi Claude-bot,.")])
+@pytest.mark.parametrize(
+    ("words", "text", "expected"), [(["Claude"], "Hi Claude-bot, Claude.", "Hi Claude-bot,.")]
+)
 def test_tamper_deletes_whole_words_only(words, text, expected):
     assert Tamper(delete=words).text(text) == expected

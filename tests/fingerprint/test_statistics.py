@@ -66,7 +66,9 @@ def test_mmd_permutation_test_rejects_different_and_accepts_same_distributions()
     r2 = st.mmd_permutation_test(same, other, 300, seed=0)
     assert r2.p_value <= 1 / 301 + 1e-12 and r2.mmd2 > 0.5
     # deterministic for a seed
-    assert st.mmd_permutation_test(same, other, 50, seed=3) == st.mmd_permutation_test(same, other, 50, seed=3)
+    assert st.mmd_permutation_test(same, other, 50, seed=3) == st.mmd_permutation_test(
+        same, other, 50, seed=3
+    )
 
 
 def test_mmd_padding_never_counts_as_agreement():

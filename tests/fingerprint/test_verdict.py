@@ -10,8 +10,19 @@ def _ev(name, kind, supports, p=None, decisive=False, strength=0.0, **details):
 def test_mismatch_needs_a_holm_adjusted_rejection():
     ev = [
         _ev("token_count_probe", "tokenizer", "match", strength=1.0),
-        _ev("logprob_probe", "weights", "mismatch", p=0.004, decisive=True, relation="different weights", drift_p=0.001,
-            p_above_quantisation_band=0.5, drift_mean=0.01, drift_ratio=0.5, drift_null_scale=0.08),
+        _ev(
+            "logprob_probe",
+            "weights",
+            "mismatch",
+            p=0.004,
+            decisive=True,
+            relation="different weights",
+            drift_p=0.001,
+            p_above_quantisation_band=0.5,
+            drift_mean=0.01,
+            drift_ratio=0.5,
+            drift_null_scale=0.08,
+        ),
         _ev("two_sample_test", "weights", "mismatch", p=0.006, decisive=True),
     ]
     v = decide(ev, alpha=0.01)
@@ -24,8 +35,16 @@ def test_mismatch_needs_a_holm_adjusted_rejection():
 
 
 def test_match_comes_only_from_the_logprob_probe_and_weak_tells_are_named():
-    lp = _ev("logprob_probe", "weights", "match", decisive=True, strength=0.999, relation="identical",
-             positions=2000, max_abs_logprob_diff=2e-5)
+    lp = _ev(
+        "logprob_probe",
+        "weights",
+        "match",
+        decisive=True,
+        strength=0.999,
+        relation="identical",
+        positions=2000,
+        max_abs_logprob_diff=2e-5,
+    )
     v = decide([lp, _ev("identity_probe", "proxy", "mismatch", strength=0.75)], alpha=0.01)
     assert v.verdict == "match" and v.weights_relation == "identical" and v.confidence == 0.999
     assert "identical" in v.headline and "Weak tells" in v.headline
@@ -41,19 +60,27 @@ def test_deletion_without_weight_evidence_is_a_mismatch_of_unknown_weights():
 
 def test_tokenizer_mismatch_means_different_weights():
     v = decide([_ev("token_count_probe", "tokenizer", "mismatch", p=1e-9, decisive=True)], alpha=0.01)
-    assert v.verdict == "mismatch" and v.weights_relation == "different weights" and "tokenizer differs" in v.headline
+    assert (
+        v.verdict == "mismatch"
+        and v.weights_relation == "different weights"
+        and "tokenizer differs" in v.headline
+    )
 
 
 def test_token_count_analysis_differences_cancel_overhead():
     ref = [10, 15, 20, 12]
-    same = token_count.TokenCountResult([13, 18, 23, 15], ref, chat=True)  # +3 template tokens on every prompt
+    same = token_count.TokenCountResult(
+        [13, 18, 23, 15], ref, chat=True
+    )  # +3 template tokens on every prompt
     ev = token_count.analyse(same, alpha=0.01, requests=4, tokens=100)
     assert ev[0].supports == "match" and ev[0].details["base_offset"] == 3
     assert ev[1].name == "hidden_prompt_tell" and not ev[1].decisive
     other = token_count.TokenCountResult([9, 14, 19, 15], ref, chat=False)
     ev2 = token_count.analyse(other, alpha=0.01, requests=4, tokens=100)
     assert ev2[0].supports == "neutral"  # 1 of 3 differs: within the quirk allowance
-    many = token_count.TokenCountResult([9] + [9 + 2 * i for i in range(1, 11)], [10] + [10 + 3 * i for i in range(1, 11)], chat=False)
+    many = token_count.TokenCountResult(
+        [9] + [9 + 2 * i for i in range(1, 11)], [10] + [10 + 3 * i for i in range(1, 11)], chat=False
+    )
     ev3 = token_count.analyse(many, alpha=0.01, requests=11, tokens=100)
     assert ev3[0].supports == "mismatch" and ev3[0].decisive and ev3[0].p_value < 1e-9
     none = token_count.TokenCountResult([None] * 4, ref, chat=False)
@@ -75,10 +102,19 @@ class _Tok:
 
 def test_truncation_analysis_compares_cuts_with_the_long_reply():
     full = truncation.Cut(0, truncation.FULL_MAX_TOKENS, "a b c d e f g h i j", "length", 32)
-    good = [truncation.Cut(0, 5, "a b c d e", "length", 5), truncation.Cut(0, 9, "a b c d e f g h i", "length", 9)]
-    ev = truncation.analyse(truncation.TruncationResult([full, *good]), _Tok(), alpha=0.01, requests=3, tokens=0)
+    good = [
+        truncation.Cut(0, 5, "a b c d e", "length", 5),
+        truncation.Cut(0, 9, "a b c d e f g h i", "length", 9),
+    ]
+    ev = truncation.analyse(
+        truncation.TruncationResult([full, *good]), _Tok(), alpha=0.01, requests=3, tokens=0
+    )
     assert ev.supports == "match" and ev.strength == 1.0
-    bad = [truncation.Cut(i, k, "a b", "length", k) for i in range(4) for k in (5, 9)]
-    fulls = [truncation.Cut(i, truncation.FULL_MAX_TOKENS, "a b c d e f g h i j", "length", 32) for i in range(4)]
-    ev2 = truncation.analyse(truncation.TruncationResult(fulls + bad), _Tok(), alpha=0.01, requests=12, tokens=0)
+    bad = [truncation.Cut(i, k, "a b", "length", k) for i in range(4) for k in (4, 7)]
+    fulls = [
+        truncation.Cut(i, truncation.FULL_MAX_TOKENS, "a b c d e f g h i j", "length", 32) for i in range(4)
+    ]
+    ev2 = truncation.analyse(
+        truncation.TruncationResult(fulls + bad), _Tok(), alpha=0.01, requests=12, tokens=0
+    )
     assert ev2.supports == "mismatch" and ev2.decisive

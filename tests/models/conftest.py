@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# Before torch loads: idle OpenMP threads sleep rather than spin, so this process and the servers it
+# starts do not stall each other on two cores (see harness.models.server_process.start_server).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import threading
 from collections.abc import Iterator
 from pathlib import Path

@@ -20,7 +20,11 @@ def _ref_logprobs(engine, ids: list[int]) -> torch.Tensor:
 
 def test_completion_echo_logprobs_match_a_forward_pass(tiny_engine, tiny_url):
     prompt = "Natalia sold 48 clips in April."
-    r = _post(tiny_url, "/completions", {"model": "tiny", "prompt": prompt, "max_tokens": 1, "echo": True, "logprobs": 3, "temperature": 0})
+    r = _post(
+        tiny_url,
+        "/completions",
+        {"model": "tiny", "prompt": prompt, "max_tokens": 1, "echo": True, "logprobs": 3, "temperature": 0},
+    )
     assert r.status_code == 200
     data = r.json()
     ids = tiny_engine.tokenizer(prompt)["input_ids"]
@@ -42,7 +46,11 @@ def test_completion_echo_logprobs_match_a_forward_pass(tiny_engine, tiny_url):
 
 
 def test_max_tokens_cuts_and_counts(tiny_url):
-    r = _post(tiny_url, "/completions", {"prompt": "One two three", "max_tokens": 5, "temperature": 0, "ignore_eos": True}).json()
+    r = _post(
+        tiny_url,
+        "/completions",
+        {"prompt": "One two three", "max_tokens": 5, "temperature": 0, "ignore_eos": True},
+    ).json()
     assert r["usage"]["completion_tokens"] == 5 and r["choices"][0]["finish_reason"] == "length"
 
 
@@ -58,8 +66,22 @@ def test_seeded_sampling_is_reproducible_and_n_gives_n_choices(tiny_url):
 
 def test_chat_applies_the_template_and_reports_top_logprobs(tiny_engine, tiny_url):
     msgs = [{"role": "user", "content": "Hi there"}]
-    r = _post(tiny_url, "/chat/completions", {"messages": msgs, "max_tokens": 4, "logprobs": True, "top_logprobs": 2, "temperature": 0, "ignore_eos": True}).json()
-    ids = tiny_engine.tokenizer(tiny_engine.tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False), add_special_tokens=False)["input_ids"]
+    r = _post(
+        tiny_url,
+        "/chat/completions",
+        {
+            "messages": msgs,
+            "max_tokens": 4,
+            "logprobs": True,
+            "top_logprobs": 2,
+            "temperature": 0,
+            "ignore_eos": True,
+        },
+    ).json()
+    ids = tiny_engine.tokenizer(
+        tiny_engine.tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False),
+        add_special_tokens=False,
+    )["input_ids"]
     assert r["usage"]["prompt_tokens"] == len(ids)
     content = r["choices"][0]["logprobs"]["content"]
     assert len(content) == 4 and all(len(e["top_logprobs"]) == 2 for e in content)
@@ -78,7 +100,12 @@ def test_chat_applies_the_template_and_reports_top_logprobs(tiny_engine, tiny_ur
         ("/completions", {"prompt": "x", "temperature": -1}, 400, "non-negative"),
         ("/completions", {"prompt": "x", "max_tokens": 10**6}, 400, "maximum context length"),
         ("/chat/completions", {"messages": [{"role": "user"}]}, 400, "string 'content'"),
-        ("/chat/completions", {"messages": [{"role": "user", "content": "x"}], "top_logprobs": 2}, 400, "requires 'logprobs'"),
+        (
+            "/chat/completions",
+            {"messages": [{"role": "user", "content": "x"}], "top_logprobs": 2},
+            400,
+            "requires 'logprobs'",
+        ),
         ("/nowhere", {}, 404, "no route"),
     ],
 )

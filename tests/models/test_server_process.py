@@ -54,16 +54,27 @@ def test_serve_transformers_requires_the_key_variable(tiny_model_dir, monkeypatc
 def test_serve_transformers_subprocess_with_key_and_a_proxy_in_front(tiny_model_dir, monkeypatch):
     """The real subprocess path: our server with an API key, and the tampering relay in front of it."""
     monkeypatch.setenv("HARNESS_TEST_SERVER_KEY", "sk-test")
-    with sp.serve_transformers(tiny_model_dir, served_model_name="tiny", api_key_env="HARNESS_TEST_SERVER_KEY") as h:
+    with sp.serve_transformers(
+        tiny_model_dir, served_model_name="tiny", api_key_env="HARNESS_TEST_SERVER_KEY"
+    ) as h:
         auth = {"Authorization": "Bearer sk-test"}
         body = {"model": "tiny", "prompt": "Hello", "max_tokens": 3, "temperature": 0, "logprobs": 1}
         direct = httpx.post(h.base_url + "/completions", json=body, headers=auth, timeout=60).json()
         assert httpx.post(h.base_url + "/completions", json=body, timeout=60).status_code == 401
-    with sp.serve_transformers(tiny_model_dir, served_model_name="tiny") as up, sp.serve_proxy(
-        up.base_url, upstream_model="tiny", served_model_name="famous-model", strip_logprobs=True, cache=True
-    ) as proxy:
+    with (
+        sp.serve_transformers(tiny_model_dir, served_model_name="tiny") as up,
+        sp.serve_proxy(
+            up.base_url,
+            upstream_model="tiny",
+            served_model_name="famous-model",
+            strip_logprobs=True,
+            cache=True,
+        ) as proxy,
+    ):
         assert httpx.get(proxy.base_url + "/models").json()["data"][0]["id"] == "famous-model"
-        relayed = httpx.post(proxy.base_url + "/completions", json=body | {"model": "famous-model"}, timeout=60).json()
+        relayed = httpx.post(
+            proxy.base_url + "/completions", json=body | {"model": "famous-model"}, timeout=60
+        ).json()
         assert relayed["model"] == "famous-model" and relayed["choices"][0]["logprobs"] is None
         assert relayed["choices"][0]["text"] == direct["choices"][0]["text"]
         sample = {"model": "famous-model", "prompt": "Hello", "max_tokens": 6, "temperature": 1.0}

@@ -35,9 +35,9 @@ from harness.fingerprint.divergence import PositionStats, compare_rows, empty_st
 from harness.fingerprint.evidence import Evidence, format_p, rnd
 from harness.fingerprint.responses import parse_chat, parse_completion
 from harness.fingerprint.statistics import (
-    calibrated_drift_test,
     cluster_t,
     drift_detectable,
+    null_drift_test,
     paired_band_test,
 )
 
@@ -256,10 +256,13 @@ class LogprobAnalysis:
     variant_kl: dict[str, float] = field(default_factory=dict)
     drift_ratio: float = math.nan
     variant_drift_ratio: dict[str, float] = field(default_factory=dict)
+    null_analytic: float = math.nan
     notes: list[str] = field(default_factory=list)
 
 
-def _distinct(calibration: dict[str, list[PositionStats]], kl: dict[str, float]) -> dict[str, list[PositionStats]]:
+def _distinct(
+    calibration: dict[str, list[PositionStats]], kl: dict[str, float]
+) -> dict[str, list[PositionStats]]:
     """Drop a variant whose divergence equals an earlier one's: it computed the same numbers (e.g. 4-bit
     re-quantisation of weights that already sit on a 4-bit grid), so it is not another null draw."""
     out: dict[str, list[PositionStats]] = {}
@@ -269,9 +272,16 @@ def _distinct(calibration: dict[str, list[PositionStats]], kl: dict[str, float])
     return out
 
 
-def _rows_mask(stats: PositionStats, start: int) -> np.ndarray:
-    m = np.zeros(len(stats), bool)
-    m[start:] = True
+def drift_mask(stats: PositionStats, shift: int, *, is_endpoint: bool = True) -> np.ndarray:
+    """Rows whose ``u`` enters the drift test. Shifted echo (the observed token is only known when it is
+    in the endpoint's top-k): rows where the *reference* ranks it in its top ``SHIFTED_MAX_REF_RANK``, a
+    choice the endpoint cannot influence; a calibration variant applies its own top-k the same way."""
+    m = np.isfinite(stats.u)
+    if shift == 1:
+        m[:1] = False
+        m &= (stats.ref_rank >= 0) & (stats.ref_rank < SHIFTED_MAX_REF_RANK)
+        if not is_endpoint:
+            m &= stats.in_topk
     return m
 
 
@@ -284,13 +294,16 @@ def analyse(
     alpha: float,
     looks: int,
     final: bool,
+    grad_sq_norm: float | None = None,
 ) -> LogprobAnalysis:
-    """Identical / within a band / different weights, from endpoint and calibration PositionStats."""
+    """Identical / within a band / different weights, from endpoint and calibration PositionStats.
+
+    ``grad_sq_norm`` is ||w * G||^2 over the endpoint's drift rows (``calibration.loglik_gradient_sq_norm``);
+    without it the drift test falls back to the spread of the calibration variants alone.
+    """
     from harness.fingerprint.calibration import NOISE_VARIANTS, PRECISION_VARIANTS, QUANTISATION_VARIANTS
 
     alpha_look = alpha / max(looks, 1)
-    start = 1 if shift == 1 else 0
-    shifted = shift == 1
     kl_rows = [np.isfinite(s.kl) for s in endpoint]
     kl_e = [float(s.kl[m].mean()) if m.any() else math.nan for s, m in zip(endpoint, kl_rows, strict=True)]
     keep = [i for i, v in enumerate(kl_e) if math.isfinite(v)]
@@ -307,19 +320,6 @@ def analyse(
     band_prec = paired_band_test(e_kl, per_text_kl(calibration[prec_kind]), MARGIN, alpha_look)
     band_quant = paired_band_test(e_kl, per_text_kl(calibration[quant_kind]), MARGIN, alpha_look)
 
-    # Drift: u over the selected positions, clustered by text.
-    def drift_groups(stats: list[PositionStats], is_endpoint: bool) -> list[np.ndarray]:
-        groups = []
-        for i in keep:
-            s = stats[i]
-            m = np.isfinite(s.u) & _rows_mask(s, start)
-            if shifted:
-                m &= (s.ref_rank >= 0) & (s.ref_rank < SHIFTED_MAX_REF_RANK)
-                if not is_endpoint:
-                    m &= s.in_topk
-            groups.append(s.u[m])
-        return groups
-
     all_d = np.concatenate([s.d[np.isfinite(s.d)] for s in endpoint]) if endpoint else np.zeros(0)
     max_abs_d = float(np.abs(all_d).max()) if len(all_d) else math.nan
     top1 = (
@@ -331,22 +331,25 @@ def analyse(
     mean_kl = float(np.mean(e_kl)) if e_kl else math.nan
 
     drift = None
-    drift_mean = drift_se = drift_det = drift_ratio = math.nan
+    drift_mean = drift_se = drift_det = drift_ratio = null_analytic = math.nan
     variant_ratio: dict[str, float] = {}
     drift_positions = 0
     if mode == "echo" and texts >= 3:
-        g = drift_groups(endpoint, True)
-        drift_positions = int(sum(len(x) for x in g))
-        ct = cluster_t(g)
+        groups = [endpoint[i].u[drift_mask(endpoint[i], shift)] for i in keep]
+        drift_positions = int(sum(len(g) for g in groups))
+        ct = cluster_t(groups)
         drift_mean, drift_se = ct.mean, ct.se
         # The drift per unit of divergence: first-order in the perturbation over first-order, so the
         # same for an unstructured perturbation of any size, and several times larger for training.
         drift_ratio = ct.mean / math.sqrt(mean_kl) if mean_kl > 0 else math.nan
         for kind, stats in _distinct(calibration, variant_kl).items():
-            v = cluster_t(drift_groups(stats, False)).mean
+            v = cluster_t([stats[i].u[drift_mask(stats[i], shift, is_endpoint=False)] for i in keep]).mean
             variant_ratio[kind] = v / math.sqrt(variant_kl[kind]) if variant_kl[kind] > 0 else math.nan
-        floor = ct.se / math.sqrt(mean_kl) if mean_kl > 0 else 0.0
-        drift = calibrated_drift_test(drift_ratio, list(variant_ratio.values()), floor=floor)
+        sigma = NOISE_VARIANTS["noise-1%"][0]
+        noise_kl = variant_kl.get("noise-1%", 0.0)
+        if grad_sq_norm is not None and noise_kl > 0 and drift_positions > 0:
+            null_analytic = sigma * math.sqrt(grad_sq_norm) / drift_positions / math.sqrt(noise_kl)
+        drift = null_drift_test(drift_ratio, null_analytic, variant_ratio)
         drift_det = drift_detectable(drift.null_scale, drift.df, alpha_look) * math.sqrt(max(mean_kl, 0.0))
     elif mode != "echo":
         notes.append(
@@ -406,6 +409,7 @@ def analyse(
         variant_kl=variant_kl,
         drift_ratio=drift_ratio,
         variant_drift_ratio=variant_ratio,
+        null_analytic=null_analytic,
         notes=notes,
     )
 
@@ -466,6 +470,7 @@ def to_evidence(a: LogprobAnalysis, *, k: int, mode: str, shift: int, requests: 
             "drift_df": a.drift.df,
             "drift_p": a.drift.p_value,
             "calibration_drift_ratio": a.variant_drift_ratio,
+            "drift_null_analytic": a.null_analytic,
         }
     if a.notes:
         details["notes"] = a.notes
@@ -544,7 +549,7 @@ class LogprobSession:
         self.aligned.append(aligned)
         self.text_ids.append(i)
 
-    def analyse(self, *, final: bool, calibrate_fn) -> LogprobAnalysis | None:
+    def analyse(self, *, final: bool, calibrate_fn, grad_fn=None) -> LogprobAnalysis | None:
         if len(self.aligned) < 3:
             return None
         seqs = [a.ids for a in self.aligned]
@@ -555,6 +560,10 @@ class LogprobSession:
         }
         self.shift, self.shift_agreement = choose_shift(by_shift)
         calibration = calibrate_fn(self.ref, seqs, rows, self.k)
+        grad = None
+        if self.mode == "echo" and grad_fn is not None:
+            masks = [drift_mask(st, self.shift) for st in by_shift[self.shift]]
+            grad = grad_fn(self.ref, seqs, masks)
         self.analysed_final = final
         self.analysis = analyse(
             by_shift[self.shift],
@@ -564,6 +573,7 @@ class LogprobSession:
             alpha=self.alpha,
             looks=self.looks,
             final=final,
+            grad_sq_norm=grad,
         )
         return self.analysis
 

@@ -32,7 +32,7 @@ from harness.fingerprint.prompts import (
 from harness.fingerprint.responses import parse_chat, parse_completion
 from harness.fingerprint.statistics import fisher_exact_greater, holm
 
-COPY_MAX_TOKENS = 32
+COPY_MAX_TOKENS = 24
 CONFIRM_LISTS = 4
 MAX_CONFIRMED_WORDS = 3
 CONFIRM_FILLERS = (
@@ -61,8 +61,11 @@ def echo_rewrites(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
             continue
         a = _WORD.findall(sent)
         b = _WORD.findall(returned)[: len(a) + 8]
+        matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+        if sum(block.size for block in matcher.get_matching_blocks()) < 0.5 * len(a):
+            continue  # the server did not echo the prompt at all (echo ignored): nothing to compare
         deleted, inserted = [], []
-        for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
             if op in ("delete", "replace"):
                 deleted += a[i1:i2]
             # words after the end of the prompt are the generated continuation, not an insertion
@@ -102,6 +105,17 @@ def echo_evidence(pairs: list[tuple[str, str]]) -> Evidence | None:
         decisive=True,
         details={"rewrites": rewrites[:8], "deleted_words": dict(top[:10])},
     )
+
+
+def request_echo_only(client: Client, text: str) -> tuple[str, str]:
+    """(sent, returned) for an echo request without logprobs (relays often drop logprobs, not echo)."""
+    data = client.post("/completions", {"prompt": text, "max_tokens": 1, "temperature": 0, "echo": True})
+    return text, parse_completion(data).choices[0].text
+
+
+def vendor_texts(texts: tuple[str, ...]) -> list[str]:
+    """The texts among ``texts`` that name at least two vendors or models (the echo check's inputs)."""
+    return [t for t in texts if sum(contains_word(t, w) for w in VENDOR_WORDS) >= 2]
 
 
 # ------------------------------------------------------------------------- copy lists ----
@@ -283,11 +297,11 @@ def request_identity(client: Client, question: str, chat: bool) -> str:
     if chat:
         data = client.post(
             "/chat/completions",
-            {"messages": [{"role": "user", "content": question}], "max_tokens": 48, "temperature": 0},
+            {"messages": [{"role": "user", "content": question}], "max_tokens": 32, "temperature": 0},
         )
         return parse_chat(data).choices[0].text
     data = client.post(
-        "/completions", {"prompt": f"Q: {question}\nA:", "max_tokens": 48, "temperature": 0, "stop": ["\nQ:"]}
+        "/completions", {"prompt": f"Q: {question}\nA:", "max_tokens": 32, "temperature": 0, "stop": ["\nQ:"]}
     )
     return parse_completion(data).choices[0].text
 
@@ -300,7 +314,7 @@ def reference_identity(ref, question: str, chat: bool) -> str | None:
         if chat and ref.has_chat_template
         else ref.encode(f"Q: {question}\nA:")
     )
-    return ref.decode(ref.generate(ids, n=1, max_new_tokens=48, temperature=0, seed=0)[0])
+    return ref.decode(ref.generate(ids, n=1, max_new_tokens=32, temperature=0, seed=0)[0])
 
 
 def identity_evidence(

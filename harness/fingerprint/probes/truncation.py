@@ -24,7 +24,7 @@ from harness.fingerprint.responses import parse_chat, parse_completion
 from harness.fingerprint.statistics import binomial_tail
 
 QUIRK_RATE = 0.1
-FULL_MAX_TOKENS = 32
+FULL_MAX_TOKENS = 12
 
 
 def completion_prompt(text: str) -> str:
