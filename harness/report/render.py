@@ -193,6 +193,10 @@ def render_markdown(audit: dict[str, Any]) -> str:
 def _clean_dirty(r: ClaimRow) -> str:
     if r.clean_score is None and r.dirty_score is None:
         return ""
+    if not r.dirty_n:
+        return f"none of the {r.clean_n} scored items is dirty"
+    if not r.clean_n:
+        return f"all {r.dirty_n} scored items are dirty: {_pct(r.dirty_score)}"
     text = f"{_pct(r.clean_score)} (n={r.clean_n}) / {_pct(r.dirty_score)} (n={r.dirty_n})"
     return text + (f", p={r.contamination_p:.3g}" if r.contamination_p is not None else "")
 

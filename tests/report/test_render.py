@@ -123,3 +123,20 @@ def test_render_reports_rewrites_from_audit_json_only(audit_record: tuple[dict, 
     md, html = render_reports(run_dir / "audit.json")
     assert md.read_text().startswith("# Audit: unit")
     assert html.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_clean_dirty_cell_says_what_was_scored() -> None:
+    from dataclasses import replace
+
+    from harness.report.render import _clean_dirty
+    from harness.report.views import ClaimRow
+
+    base = ClaimRow("weights", "gsm8k", 0.5, 0.4, 0.3, 0.5, 20, None, "inconclusive", (), "", None, False)
+    assert _clean_dirty(base) == ""
+    assert _clean_dirty(replace(base, clean_score=0.4, clean_n=20)) == "none of the 20 scored items is dirty"
+    assert (
+        _clean_dirty(replace(base, dirty_score=1.0, dirty_n=3, clean_n=0))
+        == "all 3 scored items are dirty: 100.0%"
+    )
+    both = replace(base, clean_score=0.35, clean_n=17, dirty_score=0.6667, dirty_n=3, contamination_p=0.04)
+    assert _clean_dirty(both) == "35.0% (n=17) / 66.7% (n=3), p=0.04"
