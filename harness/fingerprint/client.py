@@ -25,6 +25,7 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Statuses meaning "this route or parameter is not offered here": the probe that asked degrades.
 UNSUPPORTED_STATUSES = frozenset({400, 404, 405, 415, 422, 501})
 MAX_RETRY_AFTER = 30.0
+DEFAULT_BACKOFF = 1.0  # seconds before the first retry; doubles each time
 
 
 class EndpointError(RuntimeError):
@@ -101,7 +102,7 @@ class Client:
         budget: int = 200,
         timeout: float = 120.0,
         retries: int = 3,
-        backoff: float = 1.0,
+        backoff: float | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
@@ -109,7 +110,7 @@ class Client:
         self.model = model
         self.budget = budget
         self.retries = retries
-        self.backoff = backoff
+        self.backoff = DEFAULT_BACKOFF if backoff is None else backoff
         self.sleep = sleep
         self.ledger = Ledger()
         self.probe = "setup"

@@ -6,6 +6,7 @@ Model output quoted in the report is untrusted: it is escaped for Markdown and c
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -100,12 +101,25 @@ def render_markdown(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def json_safe(obj: Any) -> Any:
+    """The value JSON will hold: string keys, lists for tuples, None for NaN/inf (JSON has neither)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        return json_safe(obj.item())
+    return obj
+
+
 def write_outputs(record: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    """Atomic writes of fingerprint.json and fingerprint.md into ``out_dir``."""
+    """Atomic writes of fingerprint.json and fingerprint.md into ``out_dir`` (``record`` must be json_safe)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, text in (
-        ("fingerprint.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n"),
+        ("fingerprint.json", json.dumps(record, indent=2, ensure_ascii=False, allow_nan=False) + "\n"),
         ("fingerprint.md", render_markdown(record)),
     ):
         path = out_dir / name

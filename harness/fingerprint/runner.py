@@ -33,7 +33,7 @@ from harness.fingerprint.probes import logprobs as lp_probe
 from harness.fingerprint.probes import proxy_tells, sampling, token_count, truncation
 from harness.fingerprint.prompts import IDENTITY_QUESTIONS, NATURAL_TEXTS, PROBE_SET_VERSION
 from harness.fingerprint.reference import Reference
-from harness.fingerprint.report import write_outputs
+from harness.fingerprint.report import json_safe, write_outputs
 from harness.fingerprint.responses import parse_chat, parse_completion
 from harness.fingerprint.verdict import CONFIDENCE_MEANING, decide
 
@@ -324,9 +324,14 @@ def _proxy_tells(run: _Run) -> None:
         _timed(run, "echo_rewrite_tell", echo_check)
         if run.decided_mismatch():
             return
-    _timed(run, "deletion_probe", copies)
-    if run.decided_mismatch():
-        return
+    echo = next((e for e in run.evidence if e.name == "echo_rewrite_tell"), None)
+    if echo is not None and echo.details.get("compared", 0) > 0:
+        # An exact echo of texts naming vendors already shows nothing rewrites output text.
+        run.skip("deletion_probe", "the echo check compared the vendor-naming texts directly")
+    else:
+        _timed(run, "deletion_probe", copies)
+        if run.decided_mismatch():
+            return
     _timed(run, "identity_probe", identity)
     _timed(run, "cache_tell", cache)
 
@@ -423,6 +428,7 @@ def run_fingerprint(
         "probe_seconds": run.probe_seconds,
         **run.timing_extra,
     }
+    record = json_safe(record)
     write_outputs(record, out_dir)
     return record
 

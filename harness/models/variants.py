@@ -142,8 +142,19 @@ def train_bpe_tokenizer(texts: Sequence[str], vocab_size: int = 1024):
     return fast
 
 
-def tiny_llama(out_dir: str | Path, *, texts: Sequence[str], vocab_size: int = 1024, seed: int = 0) -> Path:
-    """A 2-layer, 64-wide Llama with random (seeded) weights and its own BPE tokenizer."""
+def tiny_llama(
+    out_dir: str | Path,
+    *,
+    texts: Sequence[str],
+    vocab_size: int = 1024,
+    seed: int = 0,
+    initializer_range: float = 0.02,
+) -> Path:
+    """A 2-layer, 64-wide Llama with random (seeded) weights and its own BPE tokenizer.
+
+    With the usual ``initializer_range`` 0.02 its next-token distributions are nearly uniform, so two
+    seeds are hard to tell apart from samples; a larger range (e.g. 0.3) makes them peaked and distinct.
+    """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -160,6 +171,7 @@ def tiny_llama(out_dir: str | Path, *, texts: Sequence[str], vocab_size: int = 1
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=True,
+        initializer_range=initializer_range,
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
@@ -167,6 +179,12 @@ def tiny_llama(out_dir: str | Path, *, texts: Sequence[str], vocab_size: int = 1
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    record = {"variant": "tiny_llama", "vocab_size": len(tokenizer), "texts": len(texts), "seed": seed}
+    record = {
+        "variant": "tiny_llama",
+        "vocab_size": len(tokenizer),
+        "texts": len(texts),
+        "seed": seed,
+        "initializer_range": initializer_range,
+    }
     (out / VARIANT_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return out

@@ -29,7 +29,13 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A different model with a different tokenizer (BPE trained on GSM8K train text), random weights."""
     from harness.models.variants import tiny_llama
 
-    return tiny_llama(tmp_path_factory.mktemp("tiny"), texts=gsm8k_train_texts(2000), vocab_size=1024, seed=0)
+    return tiny_llama(
+        tmp_path_factory.mktemp("tiny"),
+        texts=gsm8k_train_texts(2000),
+        vocab_size=1024,
+        seed=0,
+        initializer_range=0.3,
+    )
 
 
 @pytest.fixture(scope="session")

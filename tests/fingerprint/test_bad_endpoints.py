@@ -12,6 +12,12 @@ from harness.fingerprint import run_fingerprint
 from harness.models.faulty_server import FaultyServer
 
 
+@pytest.fixture(autouse=True)
+def _fast_retries(monkeypatch):
+    """Retries still happen (and are counted); only the waiting between them is shortened."""
+    monkeypatch.setattr("harness.fingerprint.client.DEFAULT_BACKOFF", 0.01)
+
+
 @pytest.mark.parametrize(
     ("mode", "message"),
     [

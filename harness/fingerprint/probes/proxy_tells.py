@@ -53,17 +53,25 @@ def contains_word(text: str, word: str) -> bool:
 # ------------------------------------------------------------------------------ echo ----
 
 
+def _echoed(sent: str, returned: str) -> bool:
+    """Did the server echo the prompt at all (at least half its words, in order)?"""
+    a = _WORD.findall(sent)
+    b = _WORD.findall(returned)[: len(a) + 8]
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    return sum(block.size for block in matcher.get_matching_blocks()) >= 0.5 * len(a)
+
+
 def echo_rewrites(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """For each (sent prompt, returned echo text) that differs, the words deleted and inserted."""
     out = []
     for i, (sent, returned) in enumerate(pairs):
         if returned.startswith(sent):
             continue
+        if not _echoed(sent, returned):
+            continue  # the server did not echo the prompt at all (echo ignored): nothing to compare
         a = _WORD.findall(sent)
         b = _WORD.findall(returned)[: len(a) + 8]
         matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-        if sum(block.size for block in matcher.get_matching_blocks()) < 0.5 * len(a):
-            continue  # the server did not echo the prompt at all (echo ignored): nothing to compare
         deleted, inserted = [], []
         for op, i1, i2, j1, j2 in matcher.get_opcodes():
             if op in ("delete", "replace"):
@@ -79,14 +87,17 @@ def echo_evidence(pairs: list[tuple[str, str]]) -> Evidence | None:
     if not pairs:
         return None
     rewrites = echo_rewrites(pairs)
+    echoed = [(a, b) for a, b in pairs if _echoed(a, b)]
+    vendor = [a for a, _ in echoed if sum(contains_word(a, w) for w in VENDOR_WORDS) >= 2]
     if not rewrites:
         return Evidence(
             name="echo_rewrite_tell",
             kind="proxy",
-            measured=f"{len(pairs)} echoed prompts compared with the text sent",
-            statistic="all echoes are exact",
+            measured=f"{len(echoed)} echoed prompts ({len(vendor)} naming vendors) compared with the text sent",
+            statistic="all echoes are exact" if echoed else "the endpoint does not echo prompts",
             supports="neutral",
             strength=0.0,
+            details={"compared": len(vendor)},
         )
     words: dict[str, int] = {}
     for r in rewrites:
@@ -103,7 +114,7 @@ def echo_evidence(pairs: list[tuple[str, str]]) -> Evidence | None:
         strength=1.0,
         p_value=0.0,
         decisive=True,
-        details={"rewrites": rewrites[:8], "deleted_words": dict(top[:10])},
+        details={"rewrites": rewrites[:8], "deleted_words": dict(top[:10]), "compared": len(vendor)},
     )
 
 
