@@ -114,6 +114,7 @@ class Client:
         self.sleep = sleep
         self.ledger = Ledger()
         self.probe = "setup"
+        self.on_request: Callable[[int], None] | None = None  # called with the request count (progress bars)
         headers = {"Content-Type": "application/json"}
         if api_key_env:
             key = os.environ.get(api_key_env)
@@ -164,6 +165,8 @@ class Client:
             if self.remaining <= 0:
                 raise BudgetExhausted(f"the budget of {self.budget} requests is spent")
             self.ledger.charge(self.probe, 0, 0, request=True)
+            if self.on_request is not None:
+                self.on_request(self.ledger.requests)
             started = time.monotonic()
             try:
                 resp = self._http.request(method, url, json=body)

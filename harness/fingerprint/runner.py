@@ -392,6 +392,7 @@ def run_fingerprint(
     ref = Reference.load(reference)
     client = Client(endpoint, model, api_key_env=api_key_env, budget=budget, transport=transport)
     bar = _Progress(progress, budget)
+    client.on_request = bar.update
     run = _Run(client, ref, alpha=alpha, seed=seed, report=bar.note)
     error: str | None = None
     try:

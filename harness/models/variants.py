@@ -153,7 +153,7 @@ def tiny_llama(
     """A 2-layer, 64-wide Llama with random (seeded) weights and its own BPE tokenizer.
 
     With the usual ``initializer_range`` 0.02 its next-token distributions are nearly uniform, so two
-    seeds are hard to tell apart from samples; a larger range (e.g. 0.3) makes them peaked and distinct.
+    seeds are hard to tell apart from samples; a larger range (e.g. 1.0) makes them peaked and distinct.
     """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM

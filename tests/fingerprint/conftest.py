@@ -34,7 +34,7 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         texts=gsm8k_train_texts(2000),
         vocab_size=1024,
         seed=0,
-        initializer_range=0.3,
+        initializer_range=1.0,
     )
 
 

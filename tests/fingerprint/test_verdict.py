@@ -101,20 +101,24 @@ class _Tok:
 
 
 def test_truncation_analysis_compares_cuts_with_the_long_reply():
-    full = truncation.Cut(0, truncation.FULL_MAX_TOKENS, "a b c d e f g h i j", "length", 32)
-    good = [
-        truncation.Cut(0, 5, "a b c d e", "length", 5),
-        truncation.Cut(0, 9, "a b c d e f g h i", "length", 9),
-    ]
+    full = truncation.Cut(0, truncation.FULL_MAX_TOKENS, "a b c d e f g h i j", "length", 12)
+    good = [truncation.Cut(0, 4, "a b c d", "length", 4), truncation.Cut(0, 7, "a b c d e f g", "length", 7)]
     ev = truncation.analyse(
         truncation.TruncationResult([full, *good]), _Tok(), alpha=0.01, requests=3, tokens=0
     )
     assert ev.supports == "match" and ev.strength == 1.0
-    bad = [truncation.Cut(i, k, "a b", "length", k) for i in range(4) for k in (4, 7)]
     fulls = [
-        truncation.Cut(i, truncation.FULL_MAX_TOKENS, "a b c d e f g h i j", "length", 32) for i in range(4)
+        truncation.Cut(i, truncation.FULL_MAX_TOKENS, "a b c d e f g h i j", "length", 12) for i in range(4)
     ]
+    # a finer (non-canonical, or smaller-vocabulary) split ends before the boundary: not evidence
+    finer = [truncation.Cut(i, k, "a b", "length", k) for i in range(4) for k in (4, 7)]
     ev2 = truncation.analyse(
-        truncation.TruncationResult(fulls + bad), _Tok(), alpha=0.01, requests=12, tokens=0
+        truncation.TruncationResult(fulls + finer), _Tok(), alpha=0.01, requests=12, tokens=0
     )
-    assert ev2.supports == "mismatch" and ev2.decisive
+    assert ev2.supports == "neutral" and not ev2.decisive and ev2.details["before"] == 8
+    # more text in k tokens than the reference tokenizer can fit: a different tokenizer
+    coarser = [truncation.Cut(i, k, "a b c d e f g h i", "length", k) for i in range(4) for k in (4, 7)]
+    ev3 = truncation.analyse(
+        truncation.TruncationResult(fulls + coarser), _Tok(), alpha=0.01, requests=12, tokens=0
+    )
+    assert ev3.supports == "mismatch" and ev3.decisive and len(ev3.details["beyond"]) == 8

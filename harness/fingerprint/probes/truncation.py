@@ -2,15 +2,22 @@
 
 We ask the model (greedy) to repeat strings that different tokenizers split differently, once with a
 long budget (``FULL_MAX_TOKENS``) and once each with ``max_tokens=k``. A reply cut for length is the
-decoding of exactly the first k tokens *of the serving tokenizer*; with the same tokenizer it equals the
-first k reference tokens of the long reply, decoded (whatever the model wrote, even nonsense), and with a
-different tokenizer the cut almost never falls there. Comparing with the long reply's tokenisation, not
-re-encoding the cut text alone, avoids a false alarm when k ends inside a word (a word's prefix can
-tokenise differently from the word). It needs no logprobs and no usage field, so it also works through
-relays that strip both.
+decoding of exactly the first k tokens *of the serving tokenizer*. Tokenised by the reference, the long
+reply has a k-th token boundary; the cut must end there when the tokenizers are the same and the model
+wrote the canonical tokenisation (as trained models do), or *before* it when the model wrote a finer,
+non-canonical split (as random models do): k finer tokens cover less text. A cut that ends *beyond*
+the reference's k-th boundary means the server fitted more text into k tokens than the reference
+tokenizer can: a different tokenizer with longer tokens (a smaller-vocabulary one shows as "before"
+and is left to the token-count probe). Comparing with the long reply's tokenisation, not re-encoding
+the cut text alone, avoids a false alarm when k ends inside a word (a word's prefix can tokenise
+differently from the word). It needs no logprobs and no usage field, so it also works through relays
+that strip both.
 
-H0 "same tokenizer": every cut falls on the reference boundary, except with a ``QUIRK_RATE`` chance (a
-model may emit a non-canonical split, or a server may drop a trailing partial UTF-8 character).
+Replies containing U+FFFD (the server replaced bytes that are not valid UTF-8) are skipped: their text
+no longer shows where the tokens were.
+
+H0 "same tokenizer": no cut ends beyond the reference boundary, except with a ``QUIRK_RATE`` chance (a
+byte-pair merge order that is not length-optimal, or a server that re-normalises whitespace).
 """
 
 from __future__ import annotations
@@ -80,21 +87,21 @@ def analyse(result: TruncationResult, ref, *, alpha: float, requests: int, token
     for c in result.cuts:
         if c.k == FULL_MAX_TOKENS or c.finish_reason != "length" or not c.reply or c.text_index not in full:
             continue
+        if "\ufffd" in full[c.text_index]:
+            continue  # bytes that are not UTF-8 were replaced: the text no longer shows the tokens
         ids = ref.encode_plain(full[c.text_index])
         if len(ids) < c.k:
             continue
         expected = ref.tokenizer.decode(ids[: c.k], skip_special_tokens=True)
-        same = c.reply == expected or c.reply.strip() == expected.strip()
+        reply = c.reply
+        if not full[c.text_index].startswith(reply):  # whitespace normalised by the server: compare stripped
+            reply, expected = reply.strip(), expected.strip()
+        where = "at" if reply == expected else "beyond" if len(reply) > len(expected) else "before"
         rows.append(
-            {
-                "text": c.text_index,
-                "k": c.k,
-                "same_cut": same,
-                "reply": c.reply[:60],
-                "expected": expected[:60],
-            }
+            {"text": c.text_index, "k": c.k, "cut": where, "reply": c.reply[:60], "expected": expected[:60]}
         )
-    differ = [r for r in rows if not r["same_cut"]]
+    differ = [r for r in rows if r["cut"] == "beyond"]
+    before = sum(r["cut"] == "before" for r in rows)
     n = len(rows)
     if n == 0:
         return Evidence(
@@ -108,7 +115,7 @@ def analyse(result: TruncationResult, ref, *, alpha: float, requests: int, token
             tokens=tokens,
         )
     p = binomial_tail(len(differ), n, QUIRK_RATE)
-    supports = "mismatch" if p < alpha else "match" if not differ else "neutral"
+    supports = "mismatch" if p < alpha else "match" if not differ and not before else "neutral"
     return Evidence(
         name="truncation_probe",
         kind="tokenizer",
@@ -117,14 +124,14 @@ def analyse(result: TruncationResult, ref, *, alpha: float, requests: int, token
             f"tokenisation of the same reply at max_tokens={FULL_MAX_TOKENS}"
         ),
         statistic=(
-            f"{n - len(differ)}/{n} cuts fall on the reference's k-th token boundary; {format_p(p)} under "
-            f"same-tokenizer with a {QUIRK_RATE:.0%} quirk allowance"
+            f"{n - len(differ) - before}/{n} cuts fall on the reference's k-th token boundary, {before} before it, "
+            f"{len(differ)} beyond it; {format_p(p)} under same-tokenizer with a {QUIRK_RATE:.0%} quirk allowance"
         ),
         supports=supports,  # type: ignore[arg-type]
-        strength=(1 - p) if supports == "mismatch" else (n - len(differ)) / n,
+        strength=(1 - p) if supports == "mismatch" else (n - len(differ) - before) / n,
         requests=requests,
         tokens=tokens,
         p_value=p,
         decisive=supports == "mismatch",
-        details={"disagreements": differ[:8]},
+        details={"beyond": differ[:8], "before": before},
     )
