@@ -32,3 +32,26 @@ def smollm2_dir() -> Path:
     from harness.models.smollm2 import smollm2_hf_dir
 
     return smollm2_hf_dir()
+
+
+@pytest.fixture
+def peak_rss_kib():
+    """Growth of this process's peak resident memory (KiB) since the test started.
+
+    ``getrusage().ru_maxrss`` is a lifetime peak, so in the full suite it reports whatever an earlier
+    test (a model load) reached. Linux resets the VmHWM high-water mark on writing 5 to
+    ``/proc/self/clear_refs``; where that is refused the bound cannot be checked and the test skips it.
+    Memory that earlier tests still hold (session models) is the baseline, not counted against the test.
+    """
+    import re
+
+    def read() -> int:
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+)", status).group(1))
+
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError as exc:
+        pytest.skip(f"cannot reset the peak-memory mark here: {exc}")
+    baseline = read()
+    return lambda: read() - baseline
