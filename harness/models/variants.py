@@ -104,7 +104,7 @@ def finetuned_copy(
         loss.backward()
         opt.step()
         opt.zero_grad()
-        losses.append(round(float(loss), 4))
+        losses.append(round(float(loss.detach()), 4))
     model.eval()
     record = {
         "variant": "finetuned",
