@@ -1,18 +1,18 @@
 """Benchmark data layer: one registry, one loader for every source, stable item ids."""
 
-from harness.data.errors import DataError
-from harness.data.items import BenchmarkSet, Item, SourceInfo
-from harness.data.registry import BENCHMARKS, MMLU_SUBJECTS, BenchmarkSpec, get_spec
-from harness.data.sources import load_benchmark
+from harness._lazy import lazy_exports
 
-__all__ = [
-    "BENCHMARKS",
-    "MMLU_SUBJECTS",
-    "BenchmarkSet",
-    "BenchmarkSpec",
-    "DataError",
-    "Item",
-    "SourceInfo",
-    "get_spec",
-    "load_benchmark",
-]
+# public name -> submodule; imported on first use (see harness/_lazy.py)
+_EXPORTS = {
+    "BENCHMARKS": "registry",
+    "BenchmarkSet": "items",
+    "BenchmarkSpec": "registry",
+    "DataError": "errors",
+    "Item": "items",
+    "MMLU_SUBJECTS": "registry",
+    "SourceInfo": "items",
+    "get_spec": "registry",
+    "load_benchmark": "sources",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.data.errors import DataError
-from harness.data.store import import_copy, status_rows
 
 data_app = typer.Typer(
     help="Benchmark copies: list what is available, import a local copy, verify checksums."
@@ -25,6 +24,8 @@ def list_sets() -> None:
     for col in ("benchmark", "split", "items", "source", "sha256", "checksum"):
         table.add_column(col, no_wrap=True)
     table.add_column("note", overflow="fold")
+    from harness.data.store import status_rows
+
     for row in status_rows():
         count = "-" if row["items"] is None else f"{row['items']}/{row['expected']}"
         if row["items"] is not None and not row["complete"]:
@@ -48,6 +49,8 @@ def import_cmd(
     ] = False,
 ) -> None:
     """Validate a local copy (schema and item count), then store it where the tool looks first."""
+    from harness.data.store import import_copy
+
     try:
         sets = import_copy(path, benchmark, split or None, encoding=encoding, partial=partial)
     except (DataError, KeyError) as exc:
@@ -63,6 +66,8 @@ def import_cmd(
 def verify_cmd() -> None:
     """Re-check every stored copy against its recorded sha256; exit 1 on any mismatch."""
     bad = 0
+    from harness.data.store import status_rows
+
     for row in status_rows():
         if row["items"] is None:
             continue

@@ -4,8 +4,14 @@ Public surface: ``run_fingerprint`` (writes fingerprint.json + fingerprint.md, r
 errors it raises for unusable arguments. Everything else is internal; docs/fingerprint.md has the method.
 """
 
-from harness.fingerprint.client import EndpointError
-from harness.fingerprint.reference import ReferenceError
-from harness.fingerprint.runner import DEFAULT_BUDGET, run_fingerprint
+from harness._lazy import lazy_exports
 
-__all__ = ["DEFAULT_BUDGET", "EndpointError", "ReferenceError", "run_fingerprint"]
+# public name -> submodule; imported on first use (see harness/_lazy.py)
+_EXPORTS = {
+    "DEFAULT_BUDGET": "runner",
+    "EndpointError": "client",
+    "ReferenceError": "reference",
+    "run_fingerprint": "runner",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

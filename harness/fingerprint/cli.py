@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.fingerprint.runner import DEFAULT_BUDGET, run_fingerprint
+from harness.fingerprint.defaults import DEFAULT_BUDGET
 
 console = Console(stderr=True)
 _STYLE = {"match": "bold green", "mismatch": "bold red", "inconclusive": "bold yellow"}
@@ -51,6 +51,8 @@ def fingerprint(
 
     Exit status: 0 match; 1 mismatch or inconclusive; 2 the endpoint or the arguments could not be used.
     """
+    from harness.fingerprint.runner import run_fingerprint
+
     try:
         record = run_fingerprint(
             out_dir=out,

@@ -28,6 +28,7 @@ from harness.fingerprint.client import (
     EndpointUnsupported,
     MalformedResponse,
 )
+from harness.fingerprint.defaults import DEFAULT_ALPHA, DEFAULT_BUDGET
 from harness.fingerprint.evidence import Evidence, rnd_tree
 from harness.fingerprint.probes import logprobs as lp_probe
 from harness.fingerprint.probes import proxy_tells, sampling, token_count, truncation
@@ -38,8 +39,6 @@ from harness.fingerprint.responses import parse_chat, parse_completion
 from harness.fingerprint.verdict import CONFIDENCE_MEANING, decide
 
 SCHEMA_VERSION = 1
-DEFAULT_BUDGET = 200
-DEFAULT_ALPHA = 0.01
 TOP_K = 20
 FALLBACK_TOP_K = 5
 LOOKS = 2

@@ -6,26 +6,22 @@ local processes or Ray), and the per-shard results are merged (`results`) into o
 from which every other output is rendered (`report`). docs/scan.md describes the rule and the outputs.
 """
 
-from harness.leakage.checkpoint import ResumeError
-from harness.leakage.fields import FieldPathError
-from harness.leakage.index import TestIndex, build_index, load_index
-from harness.leakage.inputs import ScanInputError
-from harness.leakage.matcher import match_texts
-from harness.leakage.normalize import normalize, words
-from harness.leakage.readers import ScanFaultError
-from harness.leakage.scan import DEFAULT_BENCHMARKS, run_scan
+from harness._lazy import lazy_exports
 
-__all__ = [
-    "DEFAULT_BENCHMARKS",
-    "FieldPathError",
-    "ResumeError",
-    "ScanFaultError",
-    "ScanInputError",
-    "TestIndex",
-    "build_index",
-    "load_index",
-    "match_texts",
-    "normalize",
-    "run_scan",
-    "words",
-]
+# public name -> submodule; imported on first use (see harness/_lazy.py)
+_EXPORTS = {
+    "DEFAULT_BENCHMARKS": "scan",
+    "FieldPathError": "fields",
+    "ResumeError": "checkpoint",
+    "ScanFaultError": "readers",
+    "ScanInputError": "inputs",
+    "TestIndex": "index",
+    "build_index": "index",
+    "load_index": "index",
+    "match_texts": "matcher",
+    "normalize": "normalize",
+    "run_scan": "scan",
+    "words": "normalize",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

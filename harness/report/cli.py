@@ -9,15 +9,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from harness.report.audit_config import AuditConfigError, load_audit
-from harness.report.audit_runner import SECTION_TITLES, exit_code, run_audit
-from harness.report.render import render_reports
-
 console = Console(stderr=True)
 _STYLE = {"clean": "green", "flagged": "bold red", "error": "bold yellow"}
 
 
 def _event(name: str, phase: str, record: dict | None) -> None:
+    from harness.report.audit_runner import SECTION_TITLES
+
     title = SECTION_TITLES.get(name, "Local endpoint" if name == "serve" else name)
     if phase == "start":
         console.print(f"[bold]▶ {escape(title)}[/bold] …")
@@ -43,6 +41,11 @@ def audit(
     Exit status: 0 every verdict clean; 1 a claim failed, a leak or an endpoint mismatch was found;
     2 a check could not complete or the audit file is invalid.
     """
+    # imported here, not at the top: `harness --help` must not load every capability's dependencies
+    from harness.report.audit_config import AuditConfigError, load_audit
+    from harness.report.audit_runner import exit_code, run_audit
+    from harness.report.render import render_reports
+
     if target == "render":
         if audit_json is None or not audit_json.is_file():
             console.print(f"[red]render needs an existing audit.json, got {escape(str(audit_json))}[/red]")

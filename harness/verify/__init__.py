@@ -1,16 +1,17 @@
 """Verify claimed benchmark scores: lm-eval runs, per-item records, statistics and verdicts."""
 
-from harness.verify.claims import Claim, ClaimsError, ClaimsFile, Setting, load_claims
-from harness.verify.records import rescore
-from harness.verify.runner import VerifyError, run_verify
+from harness._lazy import lazy_exports
 
-__all__ = [
-    "Claim",
-    "ClaimsError",
-    "ClaimsFile",
-    "Setting",
-    "VerifyError",
-    "load_claims",
-    "rescore",
-    "run_verify",
-]
+# public name -> submodule; imported on first use (see harness/_lazy.py)
+_EXPORTS = {
+    "Claim": "claims",
+    "ClaimsError": "claims",
+    "ClaimsFile": "claims",
+    "Setting": "claims",
+    "VerifyError": "runner",
+    "load_claims": "claims",
+    "rescore": "records",
+    "run_verify": "runner",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
