@@ -18,6 +18,7 @@ import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
@@ -149,16 +150,20 @@ def tiny_llama(
     vocab_size: int = 1024,
     seed: int = 0,
     initializer_range: float = 0.02,
+    max_position_embeddings: int = 4096,
+    tokenizer: Any = None,
 ) -> Path:
     """A 2-layer, 64-wide Llama with random (seeded) weights and its own BPE tokenizer.
 
     With the usual ``initializer_range`` 0.02 its next-token distributions are nearly uniform, so two
     seeds are hard to tell apart from samples; a larger range (e.g. 1.0) makes them peaked and distinct.
+    ``tokenizer`` replaces the one trained on ``texts`` (then ``texts`` and ``vocab_size`` are unused).
     """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    tokenizer = train_bpe_tokenizer(texts, vocab_size)
+    if tokenizer is None:
+        tokenizer = train_bpe_tokenizer(texts, vocab_size)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=64,
@@ -166,7 +171,7 @@ def tiny_llama(
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=4096,
+        max_position_embeddings=max_position_embeddings,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,

@@ -42,28 +42,9 @@ def build_tiny_llama(out_dir: Path, seed: int = 0) -> Path:
     """A 2-layer Llama with random weights (seeded) and a 1024-token tokenizer, via save_pretrained.
     Random weights give chance-level, but fully deterministic, scores; the small vocabulary keeps the
     output layer (the costly part of a tiny model on long MMLU prompts) cheap."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from harness.models.variants import tiny_llama
 
-    tokenizer = train_tokenizer()
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=8192,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=True,
-    )
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(config)
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
+    return tiny_llama(out_dir, texts=[], seed=seed, max_position_embeddings=8192, tokenizer=train_tokenizer())
 
 
 @pytest.fixture(scope="session")
