@@ -18,7 +18,6 @@ import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
@@ -151,19 +150,16 @@ def tiny_llama(
     seed: int = 0,
     initializer_range: float = 0.02,
     max_position_embeddings: int = 4096,
-    tokenizer: Any = None,
 ) -> Path:
     """A 2-layer, 64-wide Llama with random (seeded) weights and its own BPE tokenizer.
 
     With the usual ``initializer_range`` 0.02 its next-token distributions are nearly uniform, so two
     seeds are hard to tell apart from samples; a larger range (e.g. 1.0) makes them peaked and distinct.
-    ``tokenizer`` replaces the one trained on ``texts`` (then ``texts`` and ``vocab_size`` are unused).
     """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    if tokenizer is None:
-        tokenizer = train_bpe_tokenizer(texts, vocab_size)
+    tokenizer = train_bpe_tokenizer(texts, vocab_size)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=64,
