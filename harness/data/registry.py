@@ -2,6 +2,11 @@
 
 Counts are the official sizes; a copy with another count is refused (or accepted as an explicitly
 partial copy), because a silently short test set would bias every score computed on it.
+
+Hub revisions are pinned to the main-branch commits that the field's caches and pinned evaluation
+configs show for these datasets (each seen in several independent public repositories; the Hub itself
+cannot be reached from where this was written). A pinned commit means a Hub load reads the same bytes
+next year; `load_benchmark(..., revision="main")` reads the newest, and the record keeps the commit read.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ class BenchmarkSpec:
     citation: str
     fewshot_split: str | None = None
     hub_split_names: dict[str, str] = field(default_factory=dict)  # our split -> Hub split name
-    hub_revision: str | None = None  # None: the Hub's main branch; the resolved commit is recorded
+    hub_revision: str | None = None  # the pinned Hub commit (None: main); the commit read is recorded
 
 
 MMLU_SUBJECTS: tuple[str, ...] = (
@@ -52,6 +57,7 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
         fewshot_split="train",
         hub_path="openai/gsm8k",
         hub_configs=("main",),
+        hub_revision="cc7b047b6e5bb11b4f1af84efc572db110a51b3c",
         licence="MIT",
         citation="Cobbe et al., 'Training Verifiers to Solve Math Word Problems', 2021",
     ),
@@ -64,6 +70,7 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
         fewshot_split="dev",
         hub_path="cais/mmlu",
         hub_configs=("all",),
+        hub_revision="c30699e8356da336a370243923dbaf21066bb9fe",
         licence="MIT",
         citation="Hendrycks et al., 'Measuring Massive Multitask Language Understanding', ICLR 2021",
     ),
@@ -76,6 +83,7 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
         fewshot_split="train",
         hub_path="allenai/ai2_arc",
         hub_configs=("ARC-Challenge",),
+        hub_revision="210d026faf9955653af8916fad021475a3f00453",
         licence="CC BY-SA 4.0",
         citation="Clark et al., 'Think you have Solved Question Answering? Try ARC', 2018",
     ),
@@ -88,6 +96,7 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
         fewshot_split="train",
         hub_path="allenai/ai2_arc",
         hub_configs=("ARC-Easy",),
+        hub_revision="210d026faf9955653af8916fad021475a3f00453",
         licence="CC BY-SA 4.0",
         citation="Clark et al., 'Think you have Solved Question Answering? Try ARC', 2018",
     ),
@@ -100,6 +109,7 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
         fewshot_split="train",
         hub_path="Rowan/hellaswag",
         hub_configs=("default",),
+        hub_revision="218ec52e09a7e7462a5400043bb9a69a41d06b76",
         licence="MIT",
         citation="Zellers et al., 'HellaSwag: Can a Machine Really Finish Your Sentence?', ACL 2019",
     ),

@@ -208,6 +208,27 @@ def test_hub_source_goes_through_datasets_and_records_the_request(monkeypatch):
     assert bset.source.kind == "hub" and bset.items[0].item_id == "arc_challenge/test/Mercury_7175875"
 
 
+def test_hub_loads_are_pinned_to_a_commit_unless_a_revision_is_given(monkeypatch):
+    import datasets
+
+    from harness.data import BENCHMARKS
+
+    calls = []
+    monkeypatch.setattr(
+        datasets,
+        "load_dataset",
+        lambda path, name=None, split=None, revision=None: (
+            calls.append(revision) or datasets.Dataset.from_list(ARC_HUB_ROWS)
+        ),
+    )
+    bset = load_benchmark("arc_challenge", "test", "hub", allow_partial=True)
+    assert calls == ["210d026faf9955653af8916fad021475a3f00453"]
+    assert bset.source.revision == calls[0]  # offline, the pinned commit is what the record keeps
+    for spec in BENCHMARKS.values():
+        assert spec.hub_revision is not None and len(spec.hub_revision) == 40, spec.name
+        int(spec.hub_revision, 16)
+
+
 def test_hub_source_refuses_a_short_set_by_default(monkeypatch):
     import datasets
 
