@@ -106,6 +106,6 @@ def _hub_rows(name: str, split: str, revision: str | None) -> tuple[list[dict[st
         from huggingface_hub import HfApi
 
         resolved = HfApi().dataset_info(spec.hub_path, revision=revision).sha
-    except Exception:
+    except Exception:  # metadata unreachable (offline mirror, no token): keep the revision that was asked for
         pass
     return rows, SourceInfo(kind="hub", location=f"hf://datasets/{spec.hub_path}", revision=resolved)
