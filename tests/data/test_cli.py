@@ -57,3 +57,27 @@ def test_verify_fails_on_a_tampered_import(shared_benchmarks):
     result = runner.invoke(app, ["data", "verify"])
     assert result.exit_code == 1
     assert "sha256 mismatch" in result.output
+
+
+def test_list_in_a_pipe_keeps_whole_values():
+    """Off a terminal nothing is cut to 80 columns: names, sources and checksums stay whole."""
+    result = runner.invoke(app, ["data", "list"])  # CliRunner's stdout is not a terminal
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    for whole in ("arc_challenge", "bundled", "hub only", "validation"):
+        assert whole in result.output
+    assert "3b0dfb82537600417d2a434a36ef2c73acc97e5d4a07c72c8fb3befe2ff96dee" in result.output
+
+
+def test_list_and_verify_json_are_machine_readable():
+    import json
+
+    listed = runner.invoke(app, ["data", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout)["benchmarks"]
+    test = next(r for r in rows if r["benchmark"] == "gsm8k" and r["split"] == "test")
+    assert test["items"] == 1319 and test["checksum"] == "ok"
+    checked = runner.invoke(app, ["data", "verify", "--json"])
+    assert checked.exit_code == 0
+    doc = json.loads(checked.stdout)
+    assert doc["status"] == "clean" and {"benchmark", "sha256"} <= set(doc["copies"][0])

@@ -26,7 +26,12 @@ def test_sha256_file_matches_hashlib(tmp_path):
 
 
 def test_json_safe_has_no_nan_and_converts_numpy_and_paths():
-    value = {"a": math.nan, "b": [np.float32(1.5), np.int64(3)], "c": (Path("x/y"), math.inf), 4: np.array([1, 2])}
+    value = {
+        "a": math.nan,
+        "b": [np.float32(1.5), np.int64(3)],
+        "c": (Path("x/y"), math.inf),
+        4: np.array([1, 2]),
+    }
     assert json_safe(value) == {"a": None, "b": [1.5, 3], "c": ["x/y", None], "4": [1, 2]}
     with pytest.raises(TypeError, match="cannot write object"):
         json_safe(object())
@@ -62,9 +67,9 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
 def test_read_json_errors_name_the_file(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{nope")
-    with pytest.raises(ValueError, match="bad.json: not valid JSON"):
+    with pytest.raises(ValueError, match=r"bad\.json: not valid JSON"):
         read_json(bad)
-    with pytest.raises(FileNotFoundError, match="missing.json"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.json"):
         read_json(tmp_path / "missing.json")
 
 

@@ -25,13 +25,19 @@ def test_combine_status_precedence(statuses, combined):
 
 
 def test_capability_words_map_to_their_class():
-    assert [exit_code(s) for s in ("leak", "incomplete", "mismatch", "inconclusive", "match")] == [1, 3, 1, 3, 0]
+    assert [exit_code(s) for s in ("leak", "incomplete", "mismatch", "inconclusive", "match")] == [
+        1,
+        3,
+        1,
+        3,
+        0,
+    ]
     assert combine_status(["match", "incomplete"]) == "unresolved"
     assert combine_status(["error", "inconclusive"]) == "failed"
 
 
 def test_unknown_status_is_an_error_naming_the_allowed_ones():
-    with pytest.raises(ValueError, match="unknown status 'bogus'.*clean"):
+    with pytest.raises(ValueError, match=r"unknown status 'bogus'.*clean"):
         exit_code("bogus")
     with pytest.raises(ValueError):
         combine_status(["clean", "ok"])
