@@ -356,7 +356,7 @@ def _request_cache(out_dir: Path, spec: BackendSpec, resume: bool) -> tuple[Path
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
     key_source = orjson.dumps(
-        {"backend": spec.backend, "model": spec.model, "args": spec.model_args, "identity": spec.identity},
+        {"spec": spec.to_dict()},
         option=orjson.OPT_SORT_KEYS,
         default=str,
     )

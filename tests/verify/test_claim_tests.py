@@ -43,7 +43,9 @@ def _evalue_table(n_max: int, boundary: float) -> np.ndarray:
         k = np.arange(n + 1, dtype=float)
         log_mass = stats.beta.logcdf(boundary, k + 1, n - k + 1)
         log_b = np.array([math.lgamma(a + 1) + math.lgamma(n - a + 1) - math.lgamma(n + 2) for a in k])
-        table[n, : n + 1] = log_b + log_mass - math.log(boundary) - (k * math.log(boundary) + (n - k) * math.log1p(-boundary))
+        table[n, : n + 1] = (
+            log_b + log_mass - math.log(boundary) - (k * math.log(boundary) + (n - k) * math.log1p(-boundary))
+        )
     return table
 
 
@@ -66,7 +68,9 @@ def test_shortfall_test_keeps_its_error_rate_under_optional_stopping():
     limit = stats.binom.ppf(0.999, paths, alpha) / paths
     assert ever_mixture <= limit, ever_mixture
     assert ever_naive > 2 * alpha  # why the fixed-n test is not used for accusations
-    print(f"optional stopping to n=400: mixture {ever_mixture:.4f}, naive z-test {ever_naive:.4f} (alpha {alpha})")
+    print(
+        f"optional stopping to n=400: mixture {ever_mixture:.4f}, naive z-test {ever_naive:.4f} (alpha {alpha})"
+    )
 
 
 @settings(max_examples=60, deadline=None)
