@@ -17,7 +17,7 @@ Rationale and worked examples: docs/verify.md, "Verdicts".
   below alpha *whatever the stopping time*: a user who scores 100 items, looks, scores 200 more and
   stops when the verdict suits them cannot inflate it (`--sample` draws nested samples for this
   reason). The p-value is ``min(1, 1/E)``. The price is power: a fixed-n test would detect a shortfall
-  about a third smaller (``minimum_detectable_shortfall`` reports the gap this test detects).
+  20-40% smaller (``minimum_detectable_shortfall`` reports the gap this test detects).
 * **Clustered or stratified scores** enter through Kish's effective sample size ``n_eff = p(1-p)/se^2``
   and ``k_eff = p n_eff`` (the Bernoulli sample with the same mean and standard error); the beta
   integrals take non-integer counts. This is an approximation, stated in the output.

@@ -288,3 +288,40 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path, claims_file, monkeypat
     assert code == 2, output
     assert message in " ".join(output.split()), output
     assert "Traceback" not in output
+
+
+# --- --plausibility-only: the ceilings alone, no model, the same verify.json shape ----------------------
+
+
+def test_plausibility_only_without_a_model(tmp_path, tiny_run):
+    from harness.records.header import RecordHeader
+
+    possible = tmp_path / "possible.toml"
+    possible.write_text(
+        '[gsm8k]\nvalue = 96.8\nsource = "Llama 3.1 405B Instruct model card"\n[mmlu]\nvalue = 88.6\n'
+    )
+    code, output = invoke("--claims", str(possible), "--plausibility-only", "--out", str(tmp_path / "p"))
+    assert code == 3, output  # possible, but nothing measured: unresolved
+    report = orjson.loads((tmp_path / "p" / "verify.json").read_bytes())
+    assert report["mode"] == "plausibility-only" and report["status"] == "unresolved"
+    RecordHeader.model_validate(report)  # the shared header: schema, schema_version, status, headline, timing
+    measured = tiny_run["report"]
+    for name, sec in report["benchmarks"].items():
+        assert set(sec) == set(measured["benchmarks"][name]), name  # the same shape as a measured run
+        assert sec["measurement"] is None and sec["verdict"]["label"] == "inconclusive"
+        assert sec["ceiling_test"]["p_value"] == 1.0
+    assert not (tmp_path / "p" / "items.parquet").exists()
+
+    impossible = tmp_path / "impossible.toml"
+    impossible.write_text("[gsm8k]\nvalue = 99.9\n[mmlu]\nvalue = 89.9\n")
+    code, output = invoke("--claims", str(impossible), "--plausibility-only", "--out", str(tmp_path / "q"))
+    assert code == 1, output
+    report = orjson.loads((tmp_path / "q" / "verify.json").read_bytes())
+    assert report["benchmarks"]["gsm8k"]["verdict"]["label"] == "implausible"
+    assert report["benchmarks"]["mmlu"]["verdict"]["label"] == "inconclusive"
+    assert report["family"]["correction"] == "Holm" and len(report["family"]["accusing_tests"]) == 2
+
+    code, output = invoke("--plausibility-only", "--out", str(tmp_path / "r"))
+    assert code == 2 and "needs --claims" in output
+    code, output = invoke("--claims", str(possible), "--out", str(tmp_path / "s"))
+    assert code == 2 and "--model and --backend" in " ".join(output.split())
