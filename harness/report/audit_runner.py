@@ -31,7 +31,6 @@ SCHEMA_VERSION = 1
 SERVED_URL_PLACEHOLDER = "http://127.0.0.1:<port>/v1"
 # Hashing a corpus is worth it up to a point; beyond it record names and sizes (and say so).
 HASH_BYTES_CAP = 2 * 1024**3
-EXIT_CODES = {"clean": 0, "flagged": 1, "error": 2}
 
 SectionFn = Callable[..., dict]
 
@@ -216,17 +215,33 @@ def endpoint_model_name(config: AuditConfig) -> str:
     return ep.model or (f"{ep.serve}" if ep.serve else "")
 
 
+def section_status(section: dict) -> str:
+    """A section's status as one of the four classes; a word nobody registered counts as failed."""
+    from harness.records.status import status_class
+
+    try:
+        return status_class(str(section.get("status")))
+    except ValueError:
+        return "failed"
+
+
 def overall_status(sections: dict[str, dict]) -> str:
-    """error beats flagged beats clean: a release gate must not pass when a check could not run."""
-    statuses = [s.get("status") for s in sections.values()]
-    if any(st not in ("clean", "flagged") for st in statuses):
-        return "error"
-    return "flagged" if "flagged" in statuses else "clean"
+    """The sections combined by the one rule every command uses (``harness.records.status``): a flag
+    stands whatever else happened, then a failed check, then an unresolved one; only all-clean is clean,
+    and an audit that checked nothing is unresolved."""
+    from harness.records.status import combine_status
+
+    return combine_status(section_status(s) for s in sections.values())
 
 
 def exit_code(status: str) -> int:
-    """0 clean, 1 a claim failed or a leak or mismatch was found, 2 an error (section or audit file)."""
-    return EXIT_CODES.get(status, 2)
+    """0 clean, 1 flagged, 2 failed, 3 unresolved: the shared exit-code table."""
+    from harness.records.status import exit_code as shared_exit_code
+
+    try:
+        return shared_exit_code(status)
+    except ValueError:
+        return 2
 
 
 SECTION_TITLES = {
@@ -241,8 +256,10 @@ def audit_headline(status: str, sections: dict[str, dict]) -> str:
     """One plain sentence for the top of the report."""
     if not sections:
         return "Nothing was configured to check."
-    flagged = [n for n, s in sections.items() if s.get("status") == "flagged"]
-    failed = [n for n, s in sections.items() if s.get("status") not in ("clean", "flagged")]
+    classes = {n: section_status(s) for n, s in sections.items()}
+    flagged = [n for n, c in classes.items() if c == "flagged"]
+    failed = [n for n, c in classes.items() if c == "failed"]
+    unresolved = [n for n, c in classes.items() if c == "unresolved"]
     names = lambda ns: ", ".join(SECTION_TITLES.get(n, n).lower() for n in ns)  # noqa: E731
     if status == "clean":
         return f"No problem found: all {len(sections)} checks ({names(sections)}) came back clean."
@@ -251,6 +268,8 @@ def audit_headline(status: str, sections: dict[str, dict]) -> str:
         parts.append(f"problems found by {names(flagged)}")
     if failed:
         parts.append(f"{names(failed)} could not complete")
+    if unresolved:
+        parts.append(f"{names(unresolved)} left something unresolved")
     sentence = "; ".join(parts)
     return sentence[0].upper() + sentence[1:] + "."
 
@@ -520,7 +539,10 @@ def _call_section(
                 )  # the contract's type; "smollm2" stays "smollm2"
             if plan.runner == "verify" and plan.needs_scan:
                 leakage = run_dir / "scan" / "leakage.json"
-                if sections.get("scan", {}).get("status") in ("clean", "flagged") and leakage.is_file():
+                if (
+                    section_status(sections.get("scan", {})) in ("clean", "flagged", "unresolved")
+                    and leakage.is_file()
+                ):
                     kwargs["clean_from"] = leakage
             result = fn(out_dir=out_dir, progress=progress, **kwargs)
     except (Exception, SystemExit) as exc:

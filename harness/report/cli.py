@@ -10,7 +10,13 @@ from rich.console import Console
 from rich.markup import escape
 
 console = Console(stderr=True)
-_STYLE = {"clean": "green", "flagged": "bold red", "error": "bold yellow"}
+_STYLE = {
+    "clean": "green",
+    "flagged": "bold red",
+    "error": "bold yellow",
+    "failed": "bold yellow",
+    "unresolved": "yellow",
+}
 
 
 def _event(name: str, phase: str, record: dict | None) -> None:
@@ -38,8 +44,10 @@ def audit(
 ) -> None:
     """Run an audit: scan, fingerprint and verify as the file configures; write audit.json and the report.
 
-    Exit status: 0 every verdict clean; 1 a claim failed, a leak or an endpoint mismatch was found;
-    2 a check could not complete or the audit file is invalid.
+    Exit status (the same table for every command): 0 every verdict clean; 1 something flagged (a claim
+    refuted or implausible, a leak, an endpoint mismatch; a flag stands even if another check failed);
+    2 a check could not complete or the audit file is invalid; 3 nothing flagged but something
+    unresolved (inconclusive, setting not reproduced, incomplete input).
     """
     # imported here, not at the top: `harness --help` must not load every capability's dependencies
     from harness.report.audit_config import AuditConfigError, load_audit

@@ -21,6 +21,8 @@ STATUS_WORDS = {
     "clean": "CLEAN — nothing flagged",
     "flagged": "FLAGGED — a problem was found",
     "error": "INCOMPLETE — a check failed",
+    "failed": "INCOMPLETE — a check failed",
+    "unresolved": "UNRESOLVED — nothing flagged, but not everything could be settled",
 }
 
 

@@ -1,27 +1,29 @@
-"""Plausibility ceilings: the highest score a benchmark's own label errors allow.
+"""Plausibility ceilings: the highest score a benchmark's *demonstrated* label errors allow.
 
-A model that answers every question "correctly" still loses the questions whose answer key is wrong
-or that have no correct answer (it can only match such a key by chance or by having memorised it), and
-it gets roughly a coin flip on questions with several defensible answers. So a published label-error
-audit bounds the score an honest model can reach:
+An honest model that answers every question correctly still loses the questions whose answer key an
+audit showed to be wrong, or that have no correct answer at all: it matches such a key only by sharing
+the key's mistake or by having memorised it. Everything else gets full credit, however doubtful:
+questions with several defensible answers, unclear wording, questions the auditors could not settle,
+and questions an audit removed as "poorly written" without showing that no reading gives the key. So
 
-    ceiling = 1 - share_hard - q * share_ambiguous
+    ceiling = 1 - (demonstrated wrong keys + questions with no correct answer) / test-set size.
 
-* hard errors (credit 0): wrong ground truth, no correct answer;
-* ambiguous (credit ``q``, default 0.5): several correct answers, unclear question or options;
-* everything else, including questions the auditors could not settle (MMLU-Redux's "expert"), gets
-  credit 1: generous to the claimant.
+This is deliberately generous to the claimant: ``implausible`` is an accusation, and a ceiling that an
+honest frontier result can cross is worthless (an earlier version, which charged ambiguous questions
+as coin flips, called Meta's published GSM8K 96.8 for Llama 3.1 405B Instruct implausible).
 
-The interval (``value_low``, ``value_high``) is a 95% range for that ceiling, from two sources of
-noise, added as variances: the sampling error of the audit where only a sample was re-annotated
-(stratified by subject, with the finite-population correction), and the luck of a perfect model on
-the ambiguous questions (each credited with probability ``q``, independently). ``value_high``, the
-generous end, is what the verdict compares a claim with. Rationale: docs/verify.md.
+Where the audit covered only a sample (MMLU-Redux: 100 questions per subject), the share of hard errors
+is a directly standardised rate, and its lower confidence bound is Fay & Feuer's gamma bound (1997,
+"Confidence intervals for directly standardized rates: a method based on the gamma distribution",
+Statistics in Medicine 16(7)), which treats each subject's count as Poisson: wider than the binomial or
+hypergeometric truth, so the bound errs towards the claimant. ``value_high`` is the one-sided upper
+confidence bound of the ceiling at 1 - alpha; ``ceiling_test`` gives the p-value of "the claim is at or
+below the true ceiling", which the verdict layer corrects for the family of claims in one file.
+Derivations with the sources' numbers: docs/verify.md, "Ceilings".
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -31,16 +33,16 @@ from scipy import stats
 
 from harness.data import BENCHMARKS, MMLU_SUBJECTS
 
-# Credit a perfect model gets, on average, for a question with several defensible answers or an
-# unclear statement: one of (about) two readings matches the key.
-AMBIGUOUS_CREDIT = 0.5
-CEILING_CONFIDENCE = 0.95
+CEILING_ALPHA = 0.05
 
+# MMLU-Redux error types (Gema et al. 2024, Table 1 / its files) that demonstrate a question cannot be
+# answered with the key: a wrong ground-truth label, or no correct option at all.
 HARD_ERRORS = frozenset({"wrong_groundtruth", "no_correct_answer"})
-AMBIGUOUS_ERRORS = frozenset({"multiple_correct_answers", "bad_question_clarity", "bad_options_clarity"})
-# "expert": the MMLU-Redux annotators could not settle the question and asked for an expert; not a
-# demonstrated error, so full credit (generous to the claimant).
-UNVERIFIED = frozenset({"expert"})
+# Full credit: the key is one of several correct options, or the wording is unclear but the key is a
+# defensible reading, or the annotators could not settle it ("expert": sent to an expert).
+FULL_CREDIT_ERRORS = frozenset(
+    {"multiple_correct_answers", "bad_question_clarity", "bad_options_clarity", "expert"}
+)
 
 # Test-set size of each of the 57 MMLU subjects (Hendrycks et al. 2021, "Measuring Massive Multitask
 # Language Understanding"; the Hub's cais/mmlu test split), total 14042. MMLU-Redux annotated 100
@@ -75,20 +77,24 @@ MMLU_REDUX_CITATION = (
 )
 
 # GSM8K-Platinum (Vendrow, Vendrow, Beery & Madry 2025, "Do Large Language Model Benchmarks Test
-# Reliability?", arXiv:2502.03461; MadryLab blog "GSM8K-Platinum", gradientscience.org/gsm8k-platinum;
-# dataset madrylab/gsm8k-platinum). Verified from the dataset card: its test split has 1209 examples,
-# so 110 of GSM8K's 1319 test questions were removed as poorly written (logical contradictions,
-# ambiguity, missing specifications); mislabeled questions were relabeled and kept. We could not
-# confirm the published number of relabeled questions, so they count as 0 hard errors here (which
-# raises the ceiling: generous to the claimant), and all 110 removed questions count as ambiguous
-# (credit q), although some (contradictions, missing information) have no correct answer at all.
+# Reliability?", arXiv:2502.03461; dataset card of madrylab/gsm8k-platinum; MadryLab blog
+# gradientscience.org/gsm8k-platinum). Facts we could confirm: frontier models were run on all 1319 test
+# questions and every question at least one of them missed was re-examined by hand; the revised set
+# keeps 1209, so 110 were removed as "poorly written (most often due to ambiguity in the problem
+# statement)"; mislabeled questions were relabeled and kept. The number relabeled is not given in any
+# source we could reach (the dataset card, the paper's abstract, the blog's opening; the per-item
+# cleaning_status column is on the Hub, which this tool may not read). The plural ("we revise the labels
+# of mislabeled examples") establishes at least two; that floor is what we count, the most generous
+# reading the published facts allow. The 110 removed questions get full credit: the audit removed them as
+# badly written, it did not show that no reading of them gives the key.
 GSM8K_TEST_TOTAL = 1319
 GSM8K_PLATINUM_KEPT = 1209
 GSM8K_PLATINUM_REMOVED = GSM8K_TEST_TOTAL - GSM8K_PLATINUM_KEPT
-GSM8K_PLATINUM_RELABELED_COUNTED = 0
+GSM8K_PLATINUM_RELABELED_LOWER_BOUND = 2
 GSM8K_PLATINUM_CITATION = (
     "Vendrow, Vendrow, Beery & Madry 2025, 'Do Large Language Model Benchmarks Test Reliability?', "
-    "arXiv:2502.03461; GSM8K-Platinum (madrylab/gsm8k-platinum): 1209 of 1319 test questions kept"
+    "arXiv:2502.03461; GSM8K-Platinum (madrylab/gsm8k-platinum): 1209 of 1319 test questions kept, "
+    "mislabeled ones relabeled"
 )
 
 # Benchmarks with no ceiling, and why (the verdict quotes this).
@@ -97,16 +103,20 @@ NO_CEILING_REASONS: dict[str, str] = {
     "arc_easy": "no published label-error audit of the ARC-Easy test set with error counts is known",
     "hellaswag": (
         "the one published audit (Chizhov et al. 2025, 'What the HellaSwag?', arXiv:2504.07825, "
-        "GoldenSwag) labels validation items with an LLM annotator and flags 21% of them as having "
-        "several correct endings; those flags bound no score (the q-rule would give a ceiling near "
-        "86%, below scores reported for frontier models), so no ceiling is used"
+        "GoldenSwag) labels validation items with an LLM annotator and flags items with several plausible "
+        "endings or other issues; it demonstrates no count of wrong keys that bounds an honest score, so "
+        "no ceiling is used"
     ),
 }
 
 
 @dataclass(frozen=True)
 class Ceiling:
-    """The highest score a benchmark's known label errors allow, with a 95% range (fractions)."""
+    """The highest score a benchmark's demonstrated label errors allow (fractions).
+
+    ``value`` is the estimate; ``value_low``/``value_high`` the one-sided lower/upper confidence bounds
+    at ``1 - alpha`` (equal to ``value`` when the audit covered the whole test set).
+    """
 
     benchmark: str
     value: float
@@ -120,12 +130,27 @@ class Ceiling:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class CeilingTest:
+    """Test of H0 "the claim is at or below the benchmark's true ceiling" (the claim is possible)."""
+
+    claimed: float  # fraction, as published
+    claimed_generous: float  # minus half a unit of the published precision (at most 0.05 points)
+    ceiling: float
+    ceiling_upper_bound: float
+    p_value: float
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def no_ceiling_reason(benchmark: str) -> str:
     """Why ``label_error_ceiling(benchmark)`` is None, in words."""
     return NO_CEILING_REASONS.get(benchmark, f"no published label-error audit is known for {benchmark}")
 
 
-def label_error_ceiling(benchmark: str, ambiguous_credit: float = AMBIGUOUS_CREDIT) -> Ceiling | None:
+def label_error_ceiling(benchmark: str, alpha: float = CEILING_ALPHA) -> Ceiling | None:
     """The plausibility ceiling of ``benchmark`` (a name in ``harness.data.BENCHMARKS``), or None.
 
     None means no citable audit gives numbers for it (``no_ceiling_reason`` says why). Unknown names
@@ -133,122 +158,110 @@ def label_error_ceiling(benchmark: str, ambiguous_credit: float = AMBIGUOUS_CRED
     """
     if benchmark not in BENCHMARKS:
         raise ValueError(f"unknown benchmark {benchmark!r}; known: {', '.join(BENCHMARKS)}")
-    if not 0.0 <= ambiguous_credit <= 1.0:
-        raise ValueError(f"ambiguous_credit must be in [0, 1], got {ambiguous_credit!r}")
+    if not 0.0 < alpha < 0.5:
+        raise ValueError(f"alpha must be in (0, 0.5), got {alpha!r}")
     if benchmark == "mmlu":
-        return _mmlu_ceiling(ambiguous_credit)
+        return _mmlu_ceiling(alpha)
     if benchmark == "gsm8k":
-        return gsm8k_ceiling(ambiguous_credit)
+        return gsm8k_ceiling()
     return None
 
 
-def _interval(value: float, se: float) -> tuple[float, float]:
-    z = float(stats.norm.ppf(0.5 + CEILING_CONFIDENCE / 2.0))
-    return max(0.0, value - z * se), min(1.0, value + z * se)
-
-
 def gsm8k_ceiling(
-    ambiguous_credit: float = AMBIGUOUS_CREDIT,
     total: int = GSM8K_TEST_TOTAL,
+    relabeled: int = GSM8K_PLATINUM_RELABELED_LOWER_BOUND,
     removed: int = GSM8K_PLATINUM_REMOVED,
-    relabeled: int = GSM8K_PLATINUM_RELABELED_COUNTED,
 ) -> Ceiling:
-    """GSM8K's ceiling from GSM8K-Platinum's revision of the full test set.
+    """GSM8K's ceiling from GSM8K-Platinum's revision of the full test set (no sampling error).
 
-    Every question any of several frontier models got wrong was re-examined by hand (questions all of
-    them got right are taken to be sound, which can only raise the ceiling). The whole test set was
-    covered, so there is no sampling error; the range is only a perfect
-    model's luck on the ``removed`` ambiguous questions: Binomial(removed, q) credits, normal
-    approximation (SD ``sqrt(removed q (1-q)) / total``).
+    ``relabeled`` wrong keys cost a perfect model one question each; the ``removed`` questions cost
+    nothing (see the module's notes on what the audit did and did not show).
     """
-    q = ambiguous_credit
-    share_hard = relabeled / total
-    share_ambiguous = removed / total
-    value = 1.0 - share_hard - q * share_ambiguous
-    se = math.sqrt(removed * q * (1.0 - q)) / total
-    low, high = _interval(value, se)
+    if not 0 <= relabeled <= total or not 0 <= removed <= total:
+        raise ValueError("relabeled and removed must be counts within the test set")
+    value = 1.0 - relabeled / total
     return Ceiling(
         benchmark="gsm8k",
         value=value,
-        value_low=low,
-        value_high=high,
+        value_low=value,
+        value_high=value,
         basis=(
             f"GSM8K-Platinum re-examined every one of the {total} GSM8K test questions that a frontier model "
-            f"got wrong and removed {removed} as poorly written or ambiguous; each counts as a coin flip "
-            f"(credit {q:g}) for a perfect model, and {relabeled} relabeled questions count as hard errors"
+            f"got wrong; it relabeled mislabeled questions (count not published where we could read it; the "
+            f"plural gives at least {relabeled}, counted as wrong keys) and removed {removed} as poorly "
+            f"written, which get full credit because no audit showed that no reading of them gives the key"
         ),
         citation=GSM8K_PLATINUM_CITATION,
         details={
             "test_questions": total,
-            "removed_ambiguous": removed,
-            "relabeled_counted_as_hard_errors": relabeled,
-            "share_hard": share_hard,
-            "share_ambiguous": share_ambiguous,
-            "ambiguous_credit": q,
-            "standard_error": se,
-            "confidence": CEILING_CONFIDENCE,
-            "method": "1 - share_hard - q * share_ambiguous; range from Binomial(removed, q) luck, normal approximation",
+            "wrong_keys_counted": relabeled,
+            "wrong_keys_note": "lower bound: the number relabeled is not given in the sources read",
+            "removed_full_credit": removed,
+            "share_hard": relabeled / total,
+            "coverage": "full test set (questions all frontier models got right were not re-examined: "
+            "any wrong key among them is not counted, which raises the ceiling)",
+            "method": "1 - wrong_keys / test_questions; no sampling error",
         },
     )
 
 
-def mmlu_ceiling_from_annotations(
-    records: list[dict[str, Any]], ambiguous_credit: float = AMBIGUOUS_CREDIT
-) -> Ceiling:
+def _fay_feuer_gamma(y: float, v: float) -> tuple[float, float]:
+    """Shape and scale of Fay & Feuer's gamma for a weighted Poisson sum with estimate y, variance v."""
+    return y * y / v, v / y
+
+
+def mmlu_ceiling_from_annotations(records: list[dict[str, Any]], alpha: float = CEILING_ALPHA) -> Ceiling:
     """MMLU's ceiling from MMLU-Redux-style records (``subject``, ``error_type``); pure, for tests.
 
-    Per subject s, with n_s annotated questions out of N_s in the test set and per-question credit
-    x (1, q or 0): the ceiling is ``sum_s w_s mean_s(x)`` with ``w_s = N_s / 14042``; its variance is
-    the stratified-sampling variance ``sum_s w_s^2 (1 - n_s/N_s) var_s(x) / n_s`` (Cochran 1977,
-    "Sampling Techniques", ch. 5; ``var_s`` with n_s - 1) plus a perfect model's luck on the expected
-    ambiguous questions, ``sum_s N_s a_s q (1 - q) / 14042^2``.
+    Per subject s, x_s hard errors among n_s annotated of N_s questions; weight w_s = N_s / (14042 n_s).
+    The hard-error share is y = sum_s w_s x_s, estimated variance v = sum_s w_s^2 x_s. Fay-Feuer:
+    lower bound y_L = Gamma^{-1}(alpha; shape y^2/v, scale v/y) (0 when y = 0); upper bound with
+    w_M = max w_s added to y and w_M^2 to v. ceiling = 1 - y, value_high = 1 - y_L, value_low = 1 - y_U.
     """
-    q = ambiguous_credit
     by_subject: dict[str, list[str]] = defaultdict(list)
+    known = HARD_ERRORS | FULL_CREDIT_ERRORS | {"ok"}
     for i, rec in enumerate(records):
         subject, kind = rec.get("subject"), rec.get("error_type")
         if subject not in MMLU_TEST_SIZES:
             raise ValueError(f"annotation record {i}: unknown MMLU subject {subject!r}")
-        if kind not in HARD_ERRORS | AMBIGUOUS_ERRORS | UNVERIFIED | {"ok"}:
+        if kind not in known:
             raise ValueError(f"annotation record {i}: unknown error_type {kind!r}")
         by_subject[subject].append(kind)
     missing = sorted(set(MMLU_TEST_SIZES) - set(by_subject))
     if missing:
         raise ValueError(f"no annotations for MMLU subjects: {', '.join(missing)}")
-
-    def credit(kind: str) -> float:
-        return 0.0 if kind in HARD_ERRORS else q if kind in AMBIGUOUS_ERRORS else 1.0
-
-    value = sampling_var = luck_var = 0.0
-    share_hard = share_ambiguous = share_unverified = 0.0
+    y = v = w_max = 0.0
+    share_full_credit_flagged = 0.0
     for subject, kinds in by_subject.items():
         big_n, n = MMLU_TEST_SIZES[subject], len(kinds)
         if n > big_n:
             raise ValueError(f"{n} annotations for {subject}, which has only {big_n} test questions")
-        w = big_n / MMLU_TEST_TOTAL
-        xs = [credit(k) for k in kinds]
-        mean = sum(xs) / n
-        var = sum((x - mean) ** 2 for x in xs) / (n - 1) if n > 1 else 0.0
-        value += w * mean
-        sampling_var += w * w * (1.0 - n / big_n) * var / n
-        a = sum(k in AMBIGUOUS_ERRORS for k in kinds) / n
-        luck_var += big_n * a * q * (1.0 - q) / MMLU_TEST_TOTAL**2
-        share_hard += w * sum(k in HARD_ERRORS for k in kinds) / n
-        share_ambiguous += w * a
-        share_unverified += w * sum(k in UNVERIFIED for k in kinds) / n
-    se = math.sqrt(sampling_var + luck_var)
-    low, high = _interval(value, se)
+        w = big_n / (MMLU_TEST_TOTAL * n)
+        x = sum(k in HARD_ERRORS for k in kinds)
+        y += w * x
+        v += w * w * x
+        w_max = max(w_max, w)
+        share_full_credit_flagged += w * sum(k in FULL_CREDIT_ERRORS for k in kinds)
+    if y > 0:
+        shape, scale = _fay_feuer_gamma(y, v)
+        y_low = float(stats.gamma.ppf(alpha, shape, scale=scale))
+    else:
+        y_low = 0.0
+    shape_u, scale_u = _fay_feuer_gamma(y + w_max, v + w_max * w_max)
+    y_high = float(stats.gamma.ppf(1.0 - alpha, shape_u, scale=scale_u))
     counts = Counter(rec["error_type"] for rec in records)
     n_records = len(records)
     return Ceiling(
         benchmark="mmlu",
-        value=value,
-        value_low=low,
-        value_high=high,
+        value=1.0 - y,
+        value_low=max(0.0, 1.0 - y_high),
+        value_high=1.0 - y_low,
         basis=(
-            f"MMLU-Redux re-annotated {n_records} MMLU test questions ({len(by_subject)} subjects); "
-            f"weighted to the full test set, {share_hard:.2%} have a wrong key or no correct answer "
-            f"(credit 0) and {share_ambiguous:.2%} several answers or an unclear statement (credit {q:g})"
+            f"MMLU-Redux re-annotated {n_records} MMLU test questions ({len(by_subject)} subjects); weighted "
+            f"to the full test set, {y:.2%} have a wrong key or no correct answer (no honest credit); the "
+            f"{share_full_credit_flagged:.2%} with several correct answers, unclear wording or left to an "
+            f"expert get full credit; the upper {1 - alpha:.0%} confidence bound of the ceiling is "
+            f"{1.0 - y_low:.2%} (Fay-Feuer gamma bound)"
         ),
         citation=MMLU_REDUX_CITATION,
         details={
@@ -258,22 +271,71 @@ def mmlu_ceiling_from_annotations(
             "error_type_counts": dict(sorted(counts.items())),
             # MMLU-Redux's headline figure: 6.49% of the annotated questions have some error label.
             "share_any_error_unweighted": (n_records - counts.get("ok", 0)) / n_records,
-            "share_hard": share_hard,
-            "share_ambiguous": share_ambiguous,
-            "share_unverified_full_credit": share_unverified,
-            "ambiguous_credit": q,
-            "standard_error": se,
-            "confidence": CEILING_CONFIDENCE,
+            "hard_errors_unweighted": sum(counts.get(k, 0) for k in HARD_ERRORS),
+            "share_hard": y,
+            "share_hard_lower_bound": y_low,
+            "share_hard_upper_bound": y_high,
+            "share_full_credit_flagged": share_full_credit_flagged,
+            "variance_poisson": v,
+            "alpha": alpha,
             "method": (
-                "subject-weighted 1 - share_hard - q * share_ambiguous; stratified sampling variance with "
-                "finite-population correction plus Binomial luck on ambiguous questions, normal approximation"
+                "1 - subject-weighted share of wrong keys and questions with no correct answer; one-sided "
+                "bounds by Fay & Feuer's (1997) gamma method for directly standardised rates"
             ),
         },
     )
 
 
 @lru_cache(maxsize=8)
-def _mmlu_ceiling(ambiguous_credit: float) -> Ceiling:
+def _mmlu_ceiling(alpha: float) -> Ceiling:
     from harness.data.label_errors import mmlu_redux_annotations
 
-    return mmlu_ceiling_from_annotations(mmlu_redux_annotations(), ambiguous_credit)
+    return mmlu_ceiling_from_annotations(mmlu_redux_annotations(), alpha)
+
+
+def generous_claim(claimed: float, decimals: int | None) -> float:
+    """The smallest true score a published number could be rounded from (fractions).
+
+    A claim written with d decimals (percent) may stand for anything half a unit lower; at most 0.05
+    points are granted (an integer "100" means 100, not "at least 99.5"), so rounding never hides an
+    impossible claim that was written without decimals.
+    """
+    d = 1 if decimals is None else max(1, decimals)
+    return max(0.0, claimed - 0.5 * 10.0 ** (-d) / 100.0)
+
+
+def ceiling_test(ceiling: Ceiling, claimed: float, decimals: int | None = None) -> CeilingTest:
+    """p-value of "the claim is possible" (claim <= true ceiling); small means implausible."""
+    c = generous_claim(claimed, decimals)
+    if ceiling.benchmark == "mmlu" and "variance_poisson" in ceiling.details:
+        y, v = ceiling.details["share_hard"], ceiling.details["variance_poisson"]
+        needed = 1.0 - c  # the hard-error share at which the claim is exactly possible
+        p = 1.0 if y <= 0.0 else float(stats.gamma.cdf(needed, *_gamma_args(y, v)))
+        method = "Fay-Feuer gamma tail of the sampled hard-error share"
+    else:
+        p = 0.0 if c > ceiling.value else 1.0
+        method = "audit of the full test set: no sampling error, the ceiling is exact given its counts"
+    return CeilingTest(
+        claimed=claimed,
+        claimed_generous=c,
+        ceiling=ceiling.value,
+        ceiling_upper_bound=ceiling.value_high,
+        p_value=min(1.0, max(0.0, p)),
+        method=method,
+    )
+
+
+def _gamma_args(y: float, v: float) -> tuple[float, float, float]:
+    shape, scale = _fay_feuer_gamma(y, v)
+    return shape, 0.0, scale
+
+
+def decimals_of(value: float | int) -> int:
+    """Decimals a number was written with (``99.2`` -> 1, ``90.94`` -> 2, ``100`` -> 0)."""
+    if isinstance(value, int):
+        return 0
+    text = repr(float(value))
+    if "e" in text or "." not in text:
+        return 0
+    frac = text.split(".", 1)[1].rstrip("0")
+    return len(frac)

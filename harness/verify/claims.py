@@ -56,9 +56,12 @@ _BENCHMARK_KEYS = {
     "n_shot",
     "chain_of_thought",
     "chat_template",
+    "max_gen_toks",
     "source",
     "notes",
 }
+# The keys that make up the evaluation setting (what the run must reproduce).
+SETTING_KEYS = ("metric", "filter", "n_shot", "chain_of_thought", "chat_template", "max_gen_toks")
 _TOP_KEYS = {"model", "notes", "benchmarks"}  # besides one table per benchmark name
 
 
@@ -78,6 +81,7 @@ class Setting:
     n_shot: int | None = None
     chain_of_thought: bool = False
     chat_template: bool = False
+    max_gen_toks: int | None = None  # generation cap (GSM8K); None: the backend's default (lm-eval: 256)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,6 +99,9 @@ class Claim:
     setting: Setting
     source: str | None = None  # where the claim was published; None when the file does not say
     notes: str = ""
+    # Setting keys the file states; the others take the documented defaults (reported as assumed).
+    stated: tuple[str, ...] = ()
+    decimals: int | None = None  # decimals the value was written with (rounding is granted to the claim)
 
     def to_dict(self) -> dict[str, Any]:
         """Flat, like the TOML table it came from (the setting's keys beside the value)."""
@@ -104,6 +111,8 @@ class Claim:
             **self.setting.to_dict(),
             "source": self.source,
             "notes": self.notes,
+            "stated": list(self.stated),
+            "decimals": self.decimals,
         }
 
 
@@ -236,17 +245,28 @@ def _parse_claim(name: str, key: str, body: Any, where: str) -> Claim:
             f"{where}: {key}.chain_of_thought: only GSM8K has a chain-of-thought task here (lm-eval gsm8k_cot)"
         )
 
+    max_gen_toks = body.get("max_gen_toks")
+    if max_gen_toks is not None:
+        if isinstance(max_gen_toks, bool) or not isinstance(max_gen_toks, int) or max_gen_toks < 1:
+            raise ClaimsError(f"{where}: {key}.max_gen_toks must be a positive integer, got {max_gen_toks!r}")
+        if name != "gsm8k":
+            raise ClaimsError(f"{where}: {key}.max_gen_toks applies to GSM8K only (the generative benchmark)")
+
     source = body.get("source")
     if source is not None and (not isinstance(source, str) or not source.strip()):
         raise ClaimsError(f"{where}: {key}.source must be a non-empty string: where the claim was published")
     notes = body.get("notes", "")
     if not isinstance(notes, str):
         raise ClaimsError(f"{where}: {key}.notes must be a string")
-    setting = Setting(metric=metric, filter=filt, n_shot=n_shot, **flags)
+    setting = Setting(metric=metric, filter=filt, n_shot=n_shot, max_gen_toks=max_gen_toks, **flags)
+    from harness.verify.ceilings import decimals_of
+
     return Claim(
         benchmark=name,
         value=float(value),
         setting=setting,
         source=source.strip() if source else None,
         notes=notes,
+        stated=tuple(k for k in SETTING_KEYS if k in body),
+        decimals=decimals_of(value),
     )

@@ -1,4 +1,8 @@
-"""`harness verify`: parse the options, call `run_verify`, print the table, exit 0/1/2."""
+"""`harness verify`: parse the options, call `run_verify`, print the table, exit by the shared table.
+
+Exit codes (``harness.records.status``): 0 clean, 1 flagged (implausible, below claim), 2 failed,
+3 unresolved (inconclusive, setting not reproduced, a claim not checked).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,18 @@ from typing import Any
 
 import typer
 
-EXIT_CLEAN, EXIT_FLAGGED, EXIT_ERROR = 0, 1, 2
+EXIT_ERROR = 2  # ExitCode.FAILED; the others come from the record's status
 
 
 def verify(
-    model: str = typer.Option(
-        ...,
+    model: str | None = typer.Option(
+        None,
         "--model",
         help="Model directory, GGUF file or Hub name (hf, vllm), 'smollm2' for the bundled small model, "
         "or the served model name (openai-*).",
     ),
-    backend: str = typer.Option(
-        ..., "--backend", help="vllm | hf | openai-completions | openai-chat (lm-eval's backends)."
+    backend: str | None = typer.Option(
+        None, "--backend", help="vllm | hf | openai-completions | openai-chat (lm-eval's backends)."
     ),
     claims: Path | None = typer.Option(
         None, "--claims", help="Claims TOML: claimed value and setting per benchmark (see docs/verify.md)."
@@ -76,10 +80,21 @@ def verify(
         "--max-gen-toks",
         help="Cap generated tokens (GSM8K); recorded, and the verdict notes the changed setting.",
     ),
+    plausibility_only: bool = typer.Option(
+        False,
+        "--plausibility-only",
+        help="Judge the claims against the label-error ceilings only: no model, seconds; same verify.json.",
+    ),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue an interrupted run into the same --out from lm-eval's request cache there.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
-    """Run benchmarks through lm-eval and judge claimed scores: reproduced, below/above claim,
-    implausible, or inconclusive. Exit code 0: clean, 1: a claim fails, 2: error."""
+    """Run benchmarks through lm-eval and judge claimed scores: reproduced, consistent, above claim,
+    below claim, implausible, setting not reproduced or inconclusive. Exit code 0: clean, 1: a claim
+    is refuted (flagged), 2: the run failed, 3: unresolved (no flag, but something not settled)."""
     from rich.console import Console
 
     from harness.models.backends import BackendError, parse_model_args
@@ -126,6 +141,8 @@ def verify(
             model_args=args or None,
             gen_kwargs={"max_gen_toks": max_gen_toks} if max_gen_toks is not None else None,
             progress=not quiet,
+            plausibility_only=plausibility_only,
+            resume=resume,
         )
     except (ClaimsError, BackendError, VerifyError, RecordError) as exc:
         err.print(f"[bold red]error:[/] {_escape(str(exc))}")
@@ -139,10 +156,15 @@ def verify(
     out_console = Console()
     if not out_console.is_terminal:  # piped or logged: do not squeeze the table into 80 columns
         out_console = Console(width=160)
+    from harness.records.status import exit_code
+
     out_console.print(rich_table(report))
     out_console.print(_escape(report["headline"]))
-    out_console.print(f"Written: {out / 'verify.json'}, {out / 'verify.md'}, {out / 'items.parquet'}")
-    raise typer.Exit(EXIT_FLAGGED if report["status"] == "flagged" else EXIT_CLEAN)
+    written = [out / "verify.json", out / "verify.md"]
+    if report["settings"]["files"].get("items"):
+        written.append(out / "items.parquet")
+    out_console.print("Written: " + ", ".join(str(p) for p in written))
+    raise typer.Exit(exit_code(report["status"]))
 
 
 def _batch(value: str | None) -> int | str | None:

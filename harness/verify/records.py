@@ -7,7 +7,7 @@ subset of items (clean vs dirty, one subject, corrected labels) can be re-scored
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ COLUMNS = [
     "target",
     "correct",
     "metrics",
+    "gen_tokens",
+    "no_final_answer",
 ]
 
 SCHEMA = pa.schema(
@@ -49,6 +51,10 @@ SCHEMA = pa.schema(
         ("target", pa.string()),
         ("correct", pa.float64()),  # the primary metric's value for this item
         ("metrics", pa.string()),  # JSON: {"metric,filter": value} for every metric lm-eval computed
+        # Generative benchmarks: tokens generated (model's tokenizer; null without one) and whether the
+        # strict answer filter found no final answer (the signs of a generation cut at the token cap)
+        ("gen_tokens", pa.int64()),
+        ("no_final_answer", pa.bool_()),
     ]
 )
 
@@ -71,11 +77,13 @@ def build_records(
     doc_rows: dict[str, list[int]],
     subjects: dict[str, str | None],
     metric_key: str,
+    count_tokens: Callable[[str], int] | None = None,
 ) -> list[dict[str, Any]]:
     """Records for one benchmark, in our item order, from lm-eval's `samples` (log_samples=True).
 
     `doc_rows[task][doc_id]` is our row index; the document lm-eval scored is checked against our
-    row's text, so a mis-mapped id is an error rather than a wrong label in a report.
+    row's text, so a mis-mapped id is an error rather than a wrong label in a report. For generations,
+    `count_tokens` (the model's tokenizer) fills `gen_tokens`.
     """
     metric, filter_name = metric_key.split(",", 1)
     by_row: dict[int, dict[str, Any]] = {}
@@ -109,8 +117,12 @@ def build_records(
                     "target": str(sample["target"]),
                     "correct": None,
                     "metrics": {},
+                    "gen_tokens": None,
+                    "no_final_answer": None,
                 },
             )
+            if metric == "exact_match":
+                _generation_facts(rec, sample, count_tokens)
             for name in sample["metrics"]:
                 rec["metrics"][f"{name},{sample['filter']}"] = float(sample[name])
             if sample["filter"] == filter_name:
@@ -124,6 +136,20 @@ def build_records(
             raise RecordError(f"{rec['item_id']}: lm-eval logged no '{metric_key}' result")
         rec["metrics"] = _json(rec["metrics"])
     return records
+
+
+def _generation_facts(
+    rec: dict[str, Any], sample: dict[str, Any], count_tokens: Callable[[str], int] | None
+) -> None:
+    """Token count of the raw generation and whether the strict filter found a final answer."""
+    resps = sample.get("resps") or []
+    text = resps[0][0] if resps and isinstance(resps[0], list) and resps[0] else None
+    if rec["gen_tokens"] is None and count_tokens is not None and isinstance(text, str):
+        rec["gen_tokens"] = int(count_tokens(text))
+    if sample.get("filter") == "strict-match":
+        filtered = sample.get("filtered_resps") or []
+        first = filtered[0] if isinstance(filtered, list) and filtered else filtered
+        rec["no_final_answer"] = str(first).strip() in ("[invalid]", "")
 
 
 def _extracted(sample: dict[str, Any], metric: str) -> str:

@@ -39,9 +39,18 @@ from harness.models.backends import (
 )
 from harness.verify.claims import Claim, ClaimsFile, Setting, default_setting, load_claims
 from harness.verify.records import build_records, write_records
+from harness.verify.sections import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    compare_claim_setting,
+    judge_sections,
+    measure_records,
+    plausibility_section,
+    status_and_headline,
+    truncation_of,
+)
 from harness.verify.tasks import TaskConfigError, TaskPlan, effective_shots, prepare_task
 
-SCHEMA_VERSION = "harness.verify/1"
 FLAGGING_VERDICTS = ("below claim", "implausible")
 DEFAULT_SEED = 1234
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -67,8 +76,8 @@ def package_versions() -> dict[str, str | None]:
 
 def run_verify(
     *,
-    model: str,
-    backend: str,
+    model: str | None = None,
+    backend: str | None = None,
     out_dir: Path,
     claims: Path | str | dict | None = None,
     benchmarks: list[str] | None = None,
@@ -81,22 +90,32 @@ def run_verify(
     model_args: dict | None = None,
     gen_kwargs: dict | None = None,
     progress: bool = True,
+    plausibility_only: bool = False,
+    resume: bool = False,
 ) -> dict:
     """Verify claimed scores (or just measure, without claims); write verify.json/.md and items.parquet.
 
-    Returns the dict written to verify.json (with "status" "clean" or "flagged" and a "headline").
-    `limit` is lm-eval's: the first N documents of each lm-eval task, which for MMLU means N per
-    subject. `sample` instead scores a seeded uniform random sample of N items per benchmark (the
-    statistics assume representative items, which a random sample is and a first-N cut may not be);
-    a mapping gives N per benchmark, with "default" for the others (GSM8K generation costs far more
-    per item than a multiple-choice item, so an audit on a CPU budget samples it less).
+    Returns the dict written to verify.json; its "status" is one of the exit-code table's (clean,
+    flagged, unresolved) with a "headline". `limit` is lm-eval's: the first N documents of each lm-eval
+    task, which for MMLU means N per subject. `sample` instead scores a seeded uniform random sample of
+    N items per benchmark, nested in N (the first N of one seeded permutation, so a larger sample
+    contains the smaller one and the anytime-valid tests stay valid however the sample grows); a
+    mapping gives N per benchmark, with "default" for the others.
     `gen_kwargs` overrides the tasks' generation settings (e.g. {"max_gen_toks": 64} to bound CPU
-    time); it is recorded, and the verdict says that the setting is no longer the claimed one.
+    time); it is recorded, and the verdict counts it as a setting the claim was not made under.
+    `plausibility_only` judges the claims against the label-error ceilings without any model.
+    `resume` continues an interrupted run into the same `out_dir` from lm-eval's request cache there.
     Raises VerifyError, ClaimsError or BackendError (all ValueError) for bad input or a failed run.
     """
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     out_dir = Path(out_dir)
+    if plausibility_only:
+        return _plausibility_only(out_dir, claims, benchmarks, started, started_at)
+    if not model or not backend:
+        raise VerifyError(
+            "give --model and --backend (or --plausibility-only to check claims without a model)"
+        )
     samples = sample if isinstance(sample, Mapping) else {"default": sample}
     for name, value in (("limit", limit), *((f"sample {k}", v) for k, v in samples.items())):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -114,13 +133,16 @@ def run_verify(
     spec = backend_spec(backend, model, base_url=base_url, model_args=model_args, seed=seed)
     require_api_key(api_key_env)
     settings = {name: _setting_for(name, claims_file, spec) for name in names}
+    forced = {name: _forced_differences(name, claims_file, spec) for name in names}
     _check_backend_can_run(spec, names)
     dirty_ids, leakage_info = _read_leakage(clean_from) if clean_from is not None else (None, None)
+    run_gen_kwargs = _generation_kwargs(gen_kwargs, settings)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     task_dir = out_dir / "lm_eval_tasks"
     if task_dir.exists():  # ours, from an earlier run into the same folder: never mix its task files in
         shutil.rmtree(task_dir)
+    cache_path, cached_at_start = _request_cache(out_dir, spec, resume)
     data: dict[str, BenchmarkSet] = {}
     plans: dict[str, TaskPlan] = {}
     selections: dict[str, dict[str, Any]] = {}
@@ -135,6 +157,8 @@ def run_verify(
             raise VerifyError(f"{name}: {exc}") from exc
 
     sections: dict[str, Any] = {}
+    measurements: dict[str, Any] = {}
+    truncations: dict[str, Any] = {}
     all_records: list[dict[str, Any]] = []
     durations: dict[str, float] = {}
     identity = dict(spec.identity)
@@ -144,6 +168,8 @@ def run_verify(
         t0 = time.monotonic()
         lm = _build_model(spec)
         durations["model_load_s"] = round(time.monotonic() - t0, 3)
+        count_tokens = _token_counter(lm)
+        max_gen_toks = (run_gen_kwargs or {}).get("max_gen_toks") or _backend_max_gen_toks(lm)
 
         from lm_eval import evaluator
         from lm_eval.tasks import TaskManager
@@ -171,7 +197,8 @@ def run_verify(
                     bootstrap_iters=0,  # our own intervals below; lm-eval's bootstrap would only cost time
                     apply_chat_template=chat,
                     fewshot_as_multiturn=chat and any(plans[n].num_fewshot > 0 for n in group),
-                    gen_kwargs=dict(gen_kwargs) if gen_kwargs else None,
+                    gen_kwargs=dict(run_gen_kwargs) if run_gen_kwargs else None,
+                    use_cache=str(cache_path),
                     random_seed=seed,
                     numpy_random_seed=seed,
                     torch_random_seed=seed,
@@ -185,10 +212,15 @@ def run_verify(
             for name in group:
                 setting, plan = settings[name], plans[name]
                 records = build_records(
-                    data[name], result["samples"], plan.doc_rows, plan.subjects, setting.metric_key
+                    data[name],
+                    result["samples"],
+                    plan.doc_rows,
+                    plan.subjects,
+                    setting.metric_key,
+                    count_tokens=count_tokens,
                 )
                 claim = claims_file.get(name) if claims_file else None
-                sections[name] = _benchmark_section(
+                sections[name], measurements[name], truncations[name] = _benchmark_section(
                     name,
                     data[name],
                     setting,
@@ -197,18 +229,27 @@ def run_verify(
                     records,
                     result,
                     selections[name],
-                    gen_kwargs,
+                    run_gen_kwargs if gen_kwargs else None,
                     dirty_ids,
+                    max_gen_toks=max_gen_toks,
+                    tokenizer=count_tokens is not None,
+                    forced=forced[name],
                 )
                 all_records.extend(records)
     sections = {name: sections[name] for name in names}
     all_records.sort(key=lambda r: names.index(r["benchmark"]))
+    family = judge_sections(sections, claims_file, measurements, truncations)
 
     write_records(out_dir / "items.parquet", all_records)
+    claims_not_run = (
+        sorted(c.benchmark for c in claims_file.claims if c.benchmark not in names) if claims_file else []
+    )
     report: dict[str, Any] = {
-        "schema": SCHEMA_VERSION,
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
         "status": "clean",
         "headline": "",
+        "mode": "measured",
         "versions": package_versions(),
         "model": {"name": model, **spec.to_dict(), "identity": identity},
         "claims": claims_file.to_dict() if claims_file else None,
@@ -218,33 +259,170 @@ def run_verify(
             "limit": limit,
             "sample": sample,
             "limit_semantics": "first N items of each benchmark (MMLU: of each subject), as lm-eval's --limit",
-            "gen_kwargs": dict(gen_kwargs) if gen_kwargs else None,
+            "sample_semantics": "the first N items of one seeded permutation per benchmark (nested in N)",
+            "gen_kwargs": dict(run_gen_kwargs) if run_gen_kwargs else None,
+            "max_gen_toks": max_gen_toks,
             "api_key_env": api_key_env,  # the variable's name only; its value is never recorded
             "clean_from": leakage_info,
-            "claims_not_run": sorted(c.benchmark for c in claims_file.claims if c.benchmark not in names)
-            if claims_file
-            else [],
+            "claims_not_run": claims_not_run,
+            "request_cache": "lm_eval_cache/",
             "files": {"items": "items.parquet", "markdown": "verify.md", "lm_eval_tasks": "lm_eval_tasks/"},
         },
+        "family": family,
         "benchmarks": sections,
     }
-    report["status"], report["headline"] = _status_and_headline(sections, claims_file is not None)
-    if report["settings"]["claims_not_run"]:
-        skipped = ", ".join(report["settings"]["claims_not_run"])
-        report["headline"] += f" Claims not checked (not in --benchmarks): {skipped}."
+    report["status"], report["headline"] = status_and_headline(
+        sections, claims_file is not None, claims_not_run
+    )
     report = _relocate(_sanitize(report), out_dir)
     report["timing"] = {
         "started_at": started_at,
         "total_s": round(time.monotonic() - started, 3),
+        "resume": {"requested": resume, "cached_requests_at_start": cached_at_start},
         **durations,
     }
+    _write_outputs(out_dir, report)
+    return report
+
+
+def _write_outputs(out_dir: Path, report: dict[str, Any]) -> None:
+    from harness.records.files import atomic_write_bytes, atomic_write_text
     from harness.verify.summary import render_markdown
 
-    (out_dir / "verify.json").write_bytes(
-        orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    atomic_write_bytes(
+        out_dir / "verify.json",
+        orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n",
     )
-    (out_dir / "verify.md").write_text(render_markdown(report), encoding="utf-8")
+    atomic_write_text(out_dir / "verify.md", render_markdown(report))
+
+
+def _plausibility_only(
+    out_dir: Path,
+    claims: Path | str | dict | None,
+    benchmarks: list[str] | None,
+    started: float,
+    started_at: str,
+) -> dict:
+    """Judge the claims against the label-error ceilings alone: no model, no data, seconds."""
+    if claims is None:
+        raise VerifyError("--plausibility-only needs --claims FILE: it checks claimed numbers, not a model")
+    claims_file = load_claims(claims)
+    names = _benchmark_names(benchmarks, claims_file)
+    claimed = [n for n in names if claims_file.get(n) is not None]
+    if not claimed:
+        raise VerifyError(f"--plausibility-only: the claims file claims none of {', '.join(names)}")
+    sections = {n: plausibility_section(n, claims_file.get(n)) for n in claimed}  # type: ignore[arg-type]
+    family = judge_sections(sections, claims_file, {}, {})
+    claims_not_run = sorted(c.benchmark for c in claims_file.claims if c.benchmark not in claimed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "status": "clean",
+        "headline": "",
+        "mode": "plausibility-only",
+        "versions": package_versions(),
+        "model": None,
+        "claims": claims_file.to_dict(),
+        "settings": {
+            "benchmarks": claimed,
+            "seed": None,
+            "limit": None,
+            "sample": None,
+            "gen_kwargs": None,
+            "claims_not_run": claims_not_run,
+            "files": {"items": None, "markdown": "verify.md", "lm_eval_tasks": None},
+        },
+        "family": family,
+        "benchmarks": sections,
+    }
+    report["status"], report["headline"] = status_and_headline(sections, True, claims_not_run)
+    report = _sanitize(report)
+    report["timing"] = {"started_at": started_at, "total_s": round(time.monotonic() - started, 3)}
+    _write_outputs(out_dir, report)
     return report
+
+
+def _request_cache(out_dir: Path, spec: BackendSpec, resume: bool) -> tuple[Path, int | None]:
+    """lm-eval's request cache (CachingLM, sqlite) for this model under the output folder.
+
+    Keyed by the model (backend, model arguments, weights identity): lm-eval's own cache key is the
+    request alone, so one file per model keeps another model's answers out. Without ``resume`` the
+    folder is emptied first (a fresh run starts from zero); with it, every request already answered
+    is served from the cache, so an interrupted run continues where it stopped.
+    """
+    root = out_dir / "lm_eval_cache"
+    if not resume and root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    key_source = orjson.dumps(
+        {"spec": spec.to_dict()},
+        option=orjson.OPT_SORT_KEYS,
+        default=str,
+    )
+    stem = root / f"{spec.backend}-{hashlib.sha256(key_source).hexdigest()[:16]}"
+    db = Path(str(stem) + "_rank0.db")
+    cached = None
+    if resume:
+        cached = _count_cached(db)
+    return stem, cached
+
+
+def _count_cached(db: Path) -> int:
+    if not db.exists():
+        return 0
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            return int(con.execute("SELECT COUNT(*) FROM unnamed").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def _token_counter(lm: Any) -> Any:
+    """A function counting a generation's tokens with the model's own tokenizer, or None."""
+    tokenizer = getattr(lm, "tokenizer", None)
+    encode = getattr(tokenizer, "encode", None)
+    if encode is None:
+        return None
+
+    def count(text: str) -> int:
+        try:
+            return len(encode(text, add_special_tokens=False))
+        except TypeError:
+            return len(encode(text))
+
+    return count
+
+
+def _backend_max_gen_toks(lm: Any) -> int | None:
+    for attr in ("max_gen_toks", "_max_gen_toks"):
+        try:
+            value = getattr(lm, attr)
+        except Exception:
+            continue
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def _generation_kwargs(gen_kwargs: dict | None, settings: dict[str, Setting]) -> dict | None:
+    """The run's generation overrides: the user's, else a generation cap that a claim states."""
+    out = dict(gen_kwargs) if gen_kwargs else {}
+    stated = [s.max_gen_toks for s in settings.values() if s.max_gen_toks is not None]
+    if stated and "max_gen_toks" not in out:
+        out["max_gen_toks"] = stated[0]
+    return out or None
+
+
+def _forced_differences(name: str, claims_file: ClaimsFile | None, spec: BackendSpec) -> list[str]:
+    claim = claims_file.get(name) if claims_file else None
+    if claim is not None and spec.chat_only and not claim.setting.chat_template:
+        return [
+            "the chat endpoint applies its chat template to every request; the claim was made without one"
+        ]
+    return []
 
 
 def _say(message: str) -> None:
@@ -371,7 +549,9 @@ def _select_rows(
         return None, {"method": "all", "n": None, "seed": None, "description": "all items"}
     # A per-benchmark stream derived from the seed, so adding a benchmark does not change the others.
     stream = int.from_bytes(hashlib.sha256(f"{seed}:{bs.benchmark}".encode()).digest()[:8], "little")
-    picked = np.random.default_rng(stream).choice(n, size=sample, replace=False)
+    # The first N of one permutation: a larger --sample contains the smaller one (nested samples keep
+    # the anytime-valid tests valid when a user grows the sample after looking).
+    picked = np.random.default_rng(stream).permutation(n)[:sample]
     return sorted(int(r) for r in picked), {
         "method": "random_sample",
         "n": sample,
@@ -450,23 +630,29 @@ def _benchmark_section(
     selection: dict[str, Any],
     gen_kwargs: dict | None,
     dirty_ids: set[str] | None,
-) -> dict[str, Any]:
+    *,
+    max_gen_toks: int | None,
+    tokenizer: bool,
+    forced: list[str],
+) -> tuple[dict[str, Any], Any, Any]:
+    """One benchmark's section of verify.json (without its verdict), its measurement and truncation."""
     from harness.verify.ceilings import label_error_ceiling, no_ceiling_reason
-    from harness.verify.statistics import measure, stratified_estimate, test_claim
+    from harness.verify.statistics import stratified_estimate
 
     correct = [r["correct"] for r in records]
-    clusters = [r["subject"] for r in records] if name == "mmlu" else None
-    measurement = measure(correct, clusters=clusters)
+    plain_mean = float(np.mean(correct))
     lm_eval_value = result["results"].get(plan.request, {}).get(setting.metric_key)
-    if lm_eval_value is not None and abs(float(lm_eval_value) - measurement.score) > 1e-9:
+    if lm_eval_value is not None and abs(float(lm_eval_value) - plain_mean) > 1e-9:
         raise VerifyError(
-            f"{name}: per-item records give {measurement.score:.6f} but lm-eval reports {lm_eval_value:.6f} "
+            f"{name}: per-item records give {plain_mean:.6f} but lm-eval reports {lm_eval_value:.6f} "
             f"for {setting.metric_key}; refusing to report inconsistent numbers"
         )
+    measurement = measure_records(name, records, bs)
     ceiling = label_error_ceiling(name)
     own = {plan.request, *plan.doc_rows}
     partial = not bs.source.complete
     subset = len(records) < len(bs)
+    truncation = truncation_of(name, records, max_gen_toks, tokenizer)
     section: dict[str, Any] = {
         "title": get_spec(name).title,
         "setting": setting.to_dict(),
@@ -498,30 +684,30 @@ def _benchmark_section(
         "ceiling_note": None if ceiling else no_ceiling_reason(name),
         "claim": claim.to_dict() if claim else None,
         "claim_test": None,
+        "ceiling_test": None,
+        "setting_comparison": (
+            compare_claim_setting(name, claim, setting, max_gen_toks, forced) if claim is not None else None
+        ),
+        "truncation": truncation.to_dict() if truncation else None,
         "verdict": None,
         "contamination": None,
     }
-    if name == "mmlu" and clusters is not None:
+    if name == "mmlu":
         from harness.verify.ceilings import MMLU_TEST_SIZES
 
-        estimate = stratified_estimate(correct, clusters, MMLU_TEST_SIZES)
+        estimate = stratified_estimate(correct, [r["subject"] for r in records], MMLU_TEST_SIZES)
         section["full_test_estimate"] = {
             **estimate,
+            "sample_mean": plain_mean,
             "note": "each subject weighted by its share of the 14042-question MMLU test set (stratified "
-            "estimator over the subjects scored); equals the plain mean on the complete test set",
+            "estimator over the subjects scored); this is the measurement the claim is tested against, and "
+            "equals the plain mean on the complete test set",
         }
-    caveats = _caveats(name, section, gen_kwargs)
-    section["caveats"] = caveats
-    if claim is not None:
-        from harness.verify.verdict import judge_claim
-
-        claim_test = test_claim(measurement, claim.value / 100.0)
-        verdict = judge_claim(name, claim.value / 100.0, measurement, ceiling, claim_test)
-        section["claim_test"] = claim_test.to_dict()
-        section["verdict"] = {"label": verdict.label, "reasons": [*verdict.reasons, *caveats]}
+    section["caveats"] = _caveats(name, section, gen_kwargs)
     if dirty_ids is not None:
+        clusters = [r["subject"] for r in records] if name == "mmlu" else None
         section["contamination"] = contamination_section(name, records, clusters, dirty_ids)
-    return section
+    return section, measurement, truncation
 
 
 def _caveats(name: str, section: dict[str, Any], gen_kwargs: dict | None) -> list[str]:
@@ -540,15 +726,31 @@ def _caveats(name: str, section: dict[str, Any], gen_kwargs: dict | None) -> lis
         out.append(f"scored on a {selection['description']}; the interval covers that sampling")
     if gen_kwargs and get_spec(name).kind != "multiple_choice":
         out.append(
-            f"generation settings were overridden ({', '.join(f'{k}={v}' for k, v in sorted(gen_kwargs.items()))}): "
-            "this is not the setting the claim was made under"
+            f"generation settings were overridden ({', '.join(f'{k}={v}' for k, v in sorted(gen_kwargs.items()))})"
         )
-    estimate = section.get("full_test_estimate")
-    if estimate and abs(estimate["score"] - section["measurement"]["score"]) >= 0.005:
+    m = section["measurement"]
+    if m.get("se_method") == "clustered":
         out.append(
-            f"weighted by subject size as in the full MMLU test set, the estimate is "
-            f"{100 * estimate['score']:.1f}% (95% CI {100 * estimate['ci_low']:.1f}-{100 * estimate['ci_high']:.1f}), "
-            f"against {100 * section['measurement']['score']:.1f}% unweighted on these items"
+            f"standard error clustered by {m.get('cluster_key')} ({m.get('n_clusters')} clusters, design effect "
+            f"{m.get('design_effect'):.2f}): items sharing a source are not independent"
+        )
+    stratified = m.get("se_method") == "stratified" and m.get("sample_mean") is not None
+    if stratified and abs(m["sample_mean"] - m["score"]) >= 0.0005:
+        out.append(
+            f"weighted by subject size as in the full MMLU test set (14042 questions), the score is "
+            f"{100 * m['score']:.1f}%, against {100 * m['sample_mean']:.1f}% unweighted on these items; "
+            "the claim is tested against the weighted score"
+        )
+    trunc = section.get("truncation")
+    if trunc and (trunc.get("truncated") or trunc.get("no_final_answer")):
+        cut = trunc.get("truncated")
+        out.append(
+            (
+                f"{cut} of {trunc['scored']} generations reached the {trunc['max_gen_toks']}-token cap; "
+                if cut
+                else ""
+            )
+            + f"{trunc['no_final_answer']} have no final answer for the strict filter"
         )
     return out
 
@@ -607,27 +809,3 @@ def contamination_section(
             "is the contamination-adjusted score"
         )
     return out
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
-
-
-def _status_and_headline(sections: dict[str, Any], has_claims: bool) -> tuple[str, str]:
-    parts = []
-    flagged = False
-    for name, sec in sections.items():
-        m = sec["measurement"]
-        measured = f"{_pct(m['score'])} [{_pct(m['ci_low'])}, {_pct(m['ci_high'])}], n={m['n']}"
-        verdict = sec.get("verdict")
-        if sec["claim"] is not None and verdict is not None:
-            label = verdict.get("label")
-            flagged = flagged or label in FLAGGING_VERDICTS
-            parts.append(f"{name} claimed {sec['claim']['value']:g}% is {label} (measured {measured})")
-        else:
-            parts.append(f"{name} measured {measured}")
-        if sec["partial"]:
-            parts[-1] += " on a partial test set"
-    if not has_claims:
-        return "clean", "No claims given; " + "; ".join(parts) + "."
-    return ("flagged" if flagged else "clean"), "; ".join(parts) + "."

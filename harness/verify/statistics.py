@@ -71,11 +71,15 @@ class Measurement:
     se: float
     ci_low: float
     ci_high: float
-    se_method: Literal["binomial", "clustered"]
-    n_clusters: int | None
+    se_method: Literal["binomial", "clustered", "stratified"]
+    n_clusters: int | None  # clusters, or strata for a stratified estimate
     confidence: float
-    # Kish design effect (clustered variance / binomial variance, floored at 1); 1.0 when unclustered.
+    # Kish design effect (clustered or stratified variance / binomial variance); 1.0 when unclustered.
+    # Floored at 1 for clusters (a noisy between-cluster term must not narrow the interval); a stratified
+    # estimate may have one below 1 (strata are fixed by design, and stratification removes their spread).
     design_effect: float = 1.0
+    cluster_key: str | None = None  # what the clusters/strata are (e.g. "subject", "activity_label")
+    sample_mean: float | None = None  # the unweighted mean of the items, where it differs in meaning
 
     def to_dict(self) -> dict[str, Any]:
         return _finite_or_none(asdict(self))
@@ -135,7 +139,10 @@ def clustered_standard_error(values: Sequence[float], clusters: Sequence[str]) -
 
 
 def measure(
-    correct: Sequence[float], clusters: Sequence[str] | None = None, confidence: float = 0.95
+    correct: Sequence[float],
+    clusters: Sequence[str] | None = None,
+    confidence: float = 0.95,
+    cluster_key: str | None = None,
 ) -> Measurement:
     """Score, standard error and interval for per-item scores in [0, 1].
 
@@ -168,6 +175,7 @@ def measure(
                 n_clusters=n_clusters,
                 confidence=confidence,
                 design_effect=deff,
+                cluster_key=cluster_key,
             )
     low, high = wilson_interval(p * n, n, confidence)
     return Measurement(
@@ -415,3 +423,44 @@ def stratified_estimate(
         "population": total,
         "method": "stratified",
     }
+
+
+def measure_stratified(
+    values: Sequence[float],
+    strata: Sequence[str],
+    population_sizes: dict[str, int],
+    confidence: float = 0.95,
+    stratum_key: str = "subject",
+) -> Measurement:
+    """The population score from per-stratum samples (``stratified_estimate``) as a Measurement.
+
+    Used for MMLU: the claim is about the micro-average over the 14042-question test set, so each
+    subject is weighted by its size; the subjects are fixed strata of the design, not a random draw of
+    clusters, so their SE is the stratified one (Cochran 1977 ch. 5), not a cluster-robust one. The
+    interval is Wilson's with Kish's effective n = p(1-p)/SE^2, like the clustered case, so it stays
+    inside [0, 1] at the edges.
+    """
+    est = stratified_estimate(values, strata, population_sizes, confidence)
+    x = _as_scores(values)
+    p, se = float(est["score"]), float(est["se"])
+    n = int(x.size)
+    se_binomial = math.sqrt(p * (1.0 - p) / n)
+    if se > 0.0 and 0.0 < p < 1.0:
+        n_eff = p * (1.0 - p) / (se * se)
+        deff = (se / se_binomial) ** 2
+    else:
+        n_eff, deff = float(n), 1.0
+    low, high = wilson_interval(p * n_eff, n_eff, confidence)
+    return Measurement(
+        score=p,
+        n=n,
+        se=se if se > 0.0 else se_binomial,
+        ci_low=low,
+        ci_high=high,
+        se_method="stratified",
+        n_clusters=int(est["strata"]),
+        confidence=confidence,
+        design_effect=deff,
+        cluster_key=stratum_key,
+        sample_mean=float(x.mean()),
+    )

@@ -19,7 +19,7 @@ def _setting_words(setting: dict[str, Any], shots: int) -> str:
     words = [setting["metric"]]
     if setting["filter"] != "none":
         words.append(setting["filter"])
-    words.append(f"{shots}-shot")
+    words.append(f"{shots}-shot" if shots is not None else "default shots")
     if setting.get("chain_of_thought"):
         words.append("CoT")
     if setting.get("chat_template"):
@@ -31,27 +31,32 @@ def rows(report: dict[str, Any]) -> list[dict[str, str]]:
     """One row per benchmark, as strings, shared by the Markdown and the rich table."""
     out = []
     for name, sec in report["benchmarks"].items():
-        m = sec["measurement"]
+        m = sec.get("measurement") or {}
         claim = sec.get("claim")
         verdict = sec.get("verdict") or {}
         test = sec.get("claim_test") or {}
-        data = sec["data"]
-        n_note = f"{m['n']}"
-        if data["limited"]:
+        ceiling_test = sec.get("ceiling_test") or {}
+        data = sec.get("data") or {}
+        n_note = f"{m['n']}" if m else "not measured"
+        if data.get("limited"):
             method = data.get("selection", {}).get("method")
             n_note += f" of {data['items_in_copy']} ({'sample' if method == 'random_sample' else 'limit'})"
-        if not data["complete"]:
+        if data and not data.get("complete", True):
             n_note += " PARTIAL SET"
+        shots = (sec.get("lm_eval") or {}).get("num_fewshot", sec["setting"].get("n_shot"))
+        p = test.get("p_adjusted", test.get("p_value"))
+        if p is None and ceiling_test:
+            p = ceiling_test.get("p_value")
         out.append(
             {
                 "benchmark": name,
-                "setting": _setting_words(sec["setting"], sec["lm_eval"]["num_fewshot"]),
-                "se": f"{100 * m['se']:.2f} pt ({m['se_method']})",
+                "setting": _setting_words(sec["setting"], shots),
+                "se": f"{100 * m['se']:.2f} pt ({m['se_method']})" if m else "-",
                 "n": n_note,
-                "measured": _pct(m["score"]),
-                "ci": f"{_pct(m['ci_low'])} - {_pct(m['ci_high'])}",
+                "measured": _pct(m["score"]) if m else "-",
+                "ci": f"{_pct(m['ci_low'])} - {_pct(m['ci_high'])}" if m else "-",
                 "claimed": f"{claim['value']:g}%" if claim else "-",
-                "p": f"{test['p_value']:.3g}" if test.get("p_value") is not None else "-",
+                "p": f"{p:.3g}" if p is not None else "-",
                 "mdg": _pct(test.get("minimum_detectable_gap")) if test else "-",
                 "ceiling": _pct(sec["ceiling"]["value"]) if sec.get("ceiling") else "-",
                 "verdict": verdict.get("label", "-") if claim else "-",
@@ -61,38 +66,48 @@ def rows(report: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    model = report["model"]
+    model = report.get("model") or {}
     ident = model.get("identity", {})
     lines = [
         "# Verify: claimed scores against lm-eval measurements",
         "",
         f"**Status: {report['status']}.** {_cell(report['headline'])}",
         "",
-        f"- Model: `{_cell(model['name'])}` on backend `{model['backend']}` (lm-eval `{model['lm_eval_model']}`)",
     ]
+    if model:
+        lines.append(
+            f"- Model: `{_cell(model['name'])}` on backend `{model['backend']}` (lm-eval `{model['lm_eval_model']}`)"
+        )
+    else:
+        lines.append("- Plausibility only: no model was run; the claims were checked against the ceilings.")
     if ident.get("endpoint"):
         lines.append(f"- Endpoint: `{_cell(ident['endpoint'])}`")
     if ident.get("revision"):
         lines.append(f"- Revision: `{ident['revision']}`")
     settings = report["settings"]
-    if settings.get("sample"):
+    if not model:
+        chosen = "nothing measured"
+    elif settings.get("sample"):
         chosen = f"a random sample of {settings['sample']} items per benchmark (--sample)"
     elif settings.get("limit"):
         chosen = f"limit {settings['limit']} ({settings['limit_semantics']})"
     else:
         chosen = "all items"
     lines.append(f"- Seed {settings['seed']}; {chosen}")
+    family = report.get("family")
+    if family:
+        lines.append(f"- Family of claims: {_cell(family['statement'])}")
     versions = ", ".join(f"{k} {v}" for k, v in report["versions"].items() if v)
     lines += [f"- Versions: {versions}", ""]
     if ident.get("served_models", {}).get("models"):
         served = ", ".join(f"{m.get('id')} (root {m.get('root')})" for m in ident["served_models"]["models"])
         lines.insert(-1, f"- Endpoint serves: {_cell(served)}")
-    partial = [n for n, s in report["benchmarks"].items() if not s["data"]["complete"]]
+    partial = [n for n, s in report["benchmarks"].items() if s.get("data") and not s["data"]["complete"]]
     for name in partial:
         note = report["benchmarks"][name]["data"]["partial_note"]
         lines += [f"> **Warning: {name} was measured on a PARTIAL test set.** {_cell(note)}", ""]
-    header = ["Benchmark", "Setting", "n", "Measured", "95% CI", "SE", "Claimed", "p", "Min. detectable gap",
-              "Ceiling", "Verdict"]  # fmt: skip
+    header = ["Benchmark", "Setting", "n", "Measured", "95% CI", "SE", "Claimed", "p (adjusted)",
+              "Min. detectable shortfall", "Ceiling", "Verdict"]  # fmt: skip
     keys = ["benchmark", "setting", "n", "measured", "ci", "se", "claimed", "p", "mdg", "ceiling", "verdict"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))
@@ -135,14 +150,16 @@ def render_markdown(report: dict[str, Any]) -> str:
                     f"p={cont['p_value']:.3g}; contamination-adjusted score {_pct(cont['adjusted_score'])}"
                 )
             details.append(f"- {_cell(cont['note'])}")
-        data = sec["data"]
-        details.append(
-            f"- Data: {data['split']} split, {data['selection']['description']}, sha256 "
-            f"`{data['content_sha256'][:16]}…`, source {data['source']['kind']}"
-        )
+        data = sec.get("data")
+        if data:
+            details.append(
+                f"- Data: {data['split']} split, {data['selection']['description']}, sha256 "
+                f"`{data['content_sha256'][:16]}…`, source {data['source']['kind']}"
+            )
         lines += [f"## {sec['title']}", "", *details, ""]
-    lines.append(f"Per-item records: `{settings['files']['items']}`; lm-eval task configs: "
-                 f"`{settings['files']['lm_eval_tasks']}`.")  # fmt: skip
+    if settings["files"].get("items"):
+        lines.append(f"Per-item records: `{settings['files']['items']}`; lm-eval task configs: "
+                     f"`{settings['files']['lm_eval_tasks']}`.")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -158,9 +175,12 @@ def rich_table(report: dict[str, Any]):
         table.add_column(title)
     colours = {
         "reproduced": "green",
+        "consistent": "green",
         "below claim": "red",
         "implausible": "bold red",
         "above claim": "yellow",
+        "setting not reproduced": "yellow",
+        "inconclusive": "yellow",
     }
     for row in rows(report):
         cells = [escape(row[key]) for _, key in cols]

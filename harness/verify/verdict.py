@@ -1,27 +1,22 @@
-"""One verdict per claim, with its reasons in words.
+"""One verdict per claim, decided for the claims of one file together, with the reasons in words.
 
-Rules, applied in this order (the first that applies decides; docs/verify.md explains each):
+Labels and what each asserts (the first rule that applies decides; docs/verify.md, "Verdicts"):
 
-1. ``implausible``: a ceiling is known and the claim exceeds its generous end ``value_high``, whatever
-   was measured (a claim no honest model could reach on this benchmark's answer key).
-2. ``inconclusive``: nothing was measured.
-3. ``below claim`` / ``above claim``: the test rejects "true score == claim" (p < alpha) AND the
-   measured score is more than ``tolerance`` away from the claim.
-4. ``inconclusive``: the measured score is more than ``tolerance`` away but not significantly (noise
-   could explain the gap).
-5. ``inconclusive``: within the tolerance, but the sample is too small to have detected a real gap
-   of ``resolution`` (``minimum_detectable_gap > resolution``): agreement on too few items proves
-   nothing.
-6. ``reproduced``: within the tolerance, and the sample would have detected a gap of ``resolution``.
+1. ``implausible`` (accusing): the claim exceeds the benchmark's label-error ceiling, beyond the
+   ceiling's sampling error, whatever was measured (``ceilings.ceiling_test``, Holm-corrected).
+2. ``inconclusive``: nothing was measured (``--plausibility-only``, or the benchmark was not run): the
+   claim is possible as far as the ceiling can tell, and that is all.
+3. ``below claim`` (accusing): the anytime-valid shortfall test rejects "true score >= claim -
+   tolerance" (Holm-corrected), the run reproduced the claim's setting, and truncated generations
+   cannot explain the gap. Otherwise ``setting not reproduced``, with the differences listed.
+4. ``above claim``: the score is significantly more than the tolerance above the claim.
+5. ``reproduced``: the equivalence test (TOST, ±margin, Holm-corrected) passes, in the claimed setting.
+6. ``inconclusive``: not refuted, but the measured score is more than the tolerance below the claim.
+7. ``consistent``: the data cannot refute the claim; the reasons give the smallest shortfall the sample
+   would have caught.
 
-The tolerance (default 3 points) is practical, not statistical: published claims are made under
-slightly different harness settings (prompt wording, answer extraction, few-shot examples, batch
-padding), which move scores by a point or two on their own, so a real but small difference is not
-evidence against a claim. The resolution (default 5 points) is what a complete run of the smallest
-benchmark here can resolve (ARC-Challenge, 1172 items, detects about 4 points with 80% power), so a
-full run can reproduce a claim while a `--limit 50` run cannot. Rules 3-6 are monotone: for a fixed
-sample size, a larger gap never turns a "below claim" back into "reproduced"; for a fixed gap, more
-items never turn a "reproduced" into "inconclusive".
+Status of a set of verdicts (``harness.records.status``): ``flagged`` if any is accusing; else
+``unresolved`` if any is ``inconclusive`` or ``setting not reproduced``; else ``clean``.
 """
 
 from __future__ import annotations
@@ -30,13 +25,77 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from harness.verify.ceilings import Ceiling, no_ceiling_reason
-from harness.verify.statistics import ClaimTest, Measurement, test_claim
+from harness.verify.ceilings import Ceiling, CeilingTest, ceiling_test, no_ceiling_reason
+from harness.verify.claim_tests import (
+    Evidence,
+    equivalence_test,
+    evidence_from,
+    excess_test,
+    holm_adjust,
+    shortfall_test,
+)
+from harness.verify.statistics import Measurement
 
-VerdictLabel = Literal["reproduced", "below claim", "above claim", "implausible", "inconclusive"]
+VerdictLabel = Literal[
+    "reproduced",
+    "consistent",
+    "below claim",
+    "above claim",
+    "implausible",
+    "inconclusive",
+    "setting not reproduced",
+]
+ACCUSING: tuple[str, ...] = ("implausible", "below claim")
+UNRESOLVED: tuple[str, ...] = ("inconclusive", "setting not reproduced")
+LABEL_STATUS: dict[str, str] = {
+    "implausible": "flagged",
+    "below claim": "flagged",
+    "inconclusive": "unresolved",
+    "setting not reproduced": "unresolved",
+    "reproduced": "clean",
+    "consistent": "clean",
+    "above claim": "clean",
+}
 
-DEFAULT_TOLERANCE = 0.03
-DEFAULT_RESOLUTION = 0.05
+DEFAULT_ALPHA = 0.05
+DEFAULT_TOLERANCE = 0.03  # what prompt wording, extraction and padding move a score on their own
+DEFAULT_MARGIN = 0.03  # equivalence margin of `reproduced`
+DEFAULT_POWER = 0.8
+FAMILY_CORRECTION = "Holm"
+
+
+@dataclass(frozen=True)
+class Truncation:
+    """Generations cut at the token cap (generative benchmarks): the evidence for a setting problem."""
+
+    max_gen_toks: int | None
+    scored: int
+    truncated: int | None  # by token count, when the model's tokenizer was available
+    truncated_wrong: int | None
+    no_final_answer: int  # the strict answer filter found no final answer
+    no_final_answer_wrong: int
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def wrong_possibly_cut(self) -> int:
+        """Wrong answers that a cap could have caused: counted by tokens when possible, else no answer."""
+        return self.truncated_wrong if self.truncated_wrong is not None else self.no_final_answer_wrong
+
+
+@dataclass(frozen=True)
+class ClaimInput:
+    """Everything the verdict on one claim depends on."""
+
+    benchmark: str
+    claimed: float  # fraction
+    decimals: int | None = None  # as published, for rounding
+    measurement: Measurement | None = None
+    ceiling: Ceiling | None = None
+    setting_differences: tuple[str, ...] = ()
+    truncation: Truncation | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +107,19 @@ class Verdict:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class Judgement:
+    verdict: Verdict
+    claim_test: dict[str, Any] | None
+    ceiling_test: CeilingTest | None
+
+
+@dataclass
+class FamilyResult:
+    judgements: list[Judgement]
+    family: dict[str, Any]
 
 
 def _pct(x: float) -> str:
@@ -64,20 +136,26 @@ def format_p(p: float) -> str:
 
 
 def describe_measurement(m: Measurement) -> str:
-    """E.g. ``measured 41.2% (SE 1.4; 95% CI 38.4-44.1, n=1172)``; clustered SEs say so."""
-    clustered = f", clustered by {m.n_clusters} subjects" if m.se_method == "clustered" else ""
+    """E.g. ``measured 41.2% (SE 1.4; 95% CI 38.4-44.1, n=1172)``; clustered/stratified SEs say so."""
+    how = ""
+    if m.se_method == "clustered":
+        how = f", clustered by {m.n_clusters} {m.cluster_key or 'clusters'}"
+    elif m.se_method == "stratified":
+        how = f", stratified by {m.n_clusters} {m.cluster_key or 'strata'}"
     conf = f"{100.0 * m.confidence:g}%"
     return (
-        f"measured {_pct(m.score)} (SE {_pts(m.se)}{clustered}; {conf} CI "
+        f"measured {_pct(m.score)} (SE {_pts(m.se)}{how}; {conf} CI "
         f"{_pts(m.ci_low)}-{_pts(m.ci_high)}, n={m.n})"
     )
 
 
 def _describe_ceiling(c: Ceiling) -> str:
-    return (
-        f"the label-error ceiling for {c.benchmark} is {_pct(c.value)} "
-        f"(95% range {_pts(c.value_low)}-{_pts(c.value_high)}): {c.basis} [{c.citation}]"
+    bound = (
+        f"upper {100 - 100 * c.details.get('alpha', 0.05):g}% bound {_pts(c.value_high)}"
+        if c.value_high != c.value
+        else "exact"
     )
+    return f"the label-error ceiling for {c.benchmark} is {_pct(c.value)} ({bound}): {c.basis} [{c.citation}]"
 
 
 def _check_fraction(name: str, value: float) -> float:
@@ -88,101 +166,312 @@ def _check_fraction(name: str, value: float) -> float:
     return value
 
 
-def judge_claim(
-    benchmark: str,
-    claimed: float,
-    measurement: Measurement | None,
-    ceiling: Ceiling | None,
-    claim_test: ClaimTest | None = None,
-    alpha: float = 0.05,
+def judge_claims(
+    claims: list[ClaimInput],
+    alpha: float = DEFAULT_ALPHA,
     tolerance: float = DEFAULT_TOLERANCE,
-    resolution: float = DEFAULT_RESOLUTION,
-) -> Verdict:
-    """The verdict on a claimed score; see the module docstring for the rules.
+    margin: float = DEFAULT_MARGIN,
+    power: float = DEFAULT_POWER,
+) -> FamilyResult:
+    """Verdicts for the claims of one file, with Holm's correction across them (module docstring)."""
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    for name, value in (("tolerance", tolerance), ("margin", margin)):
+        _check_fraction(name, value)
+    for c in claims:
+        _check_fraction("claimed score", c.claimed)
 
-    ``claim_test`` defaults to ``test_claim(measurement, claimed, alpha)``; pass one to reuse it (it
-    must be for the same claim). All scores are fractions.
-    """
-    c = _check_fraction("claimed score", claimed)
-    tolerance = _check_fraction("tolerance", tolerance)
-    resolution = _check_fraction("resolution", resolution)
-    if claim_test is not None and abs(claim_test.claimed - c) > 1e-12:
-        raise ValueError(f"claim_test is for claim {claim_test.claimed!r}, not {c!r}")
-    if claim_test is None and measurement is not None:
-        claim_test = test_claim(measurement, c, alpha=alpha)
-    context = [_describe_ceiling(ceiling)] if ceiling is not None else [no_ceiling_reason(benchmark)]
+    # Raw p-values: the accusing family (one ceiling test per claim with a ceiling, one shortfall test
+    # per measured claim) and the equivalence family.
+    ceiling_tests: dict[int, CeilingTest] = {}
+    evidence: dict[int, Evidence] = {}
+    shortfalls, excesses, equivalences = {}, {}, {}
+    accusing: list[tuple[int, str, float]] = []
+    for i, c in enumerate(claims):
+        if c.ceiling is not None:
+            ceiling_tests[i] = ceiling_test(c.ceiling, c.claimed, c.decimals)
+            accusing.append((i, "ceiling", ceiling_tests[i].p_value))
+        m = c.measurement
+        if m is not None:
+            ev = evidence_from(m.score, m.n, m.se, m.se_method)
+            evidence[i] = ev
+            m_family = _family_size(claims)
+            shortfalls[i] = shortfall_test(ev, c.claimed, tolerance, alpha / max(1, m_family), power)
+            excesses[i] = excess_test(ev, c.claimed, tolerance)
+            equivalences[i] = equivalence_test(ev, c.claimed, margin)
+            accusing.append((i, "shortfall", shortfalls[i].p_value))
+    adjusted = holm_adjust([p for _, _, p in accusing])
+    adj = {(i, kind): a for (i, kind, _), a in zip(accusing, adjusted, strict=True)}
+    eq_keys = sorted(equivalences)
+    eq_adjusted = dict(zip(eq_keys, holm_adjust([equivalences[i].p_value for i in eq_keys]), strict=True))
+    m_accusing = len(accusing)
 
-    if ceiling is not None and c > ceiling.value_high:
+    judgements = []
+    for i, c in enumerate(claims):
+        judgements.append(
+            _judge_one(
+                c,
+                ceiling_tests.get(i),
+                adj.get((i, "ceiling")),
+                shortfalls.get(i),
+                adj.get((i, "shortfall")),
+                excesses.get(i),
+                equivalences.get(i),
+                eq_adjusted.get(i),
+                evidence.get(i),
+                alpha=alpha,
+                tolerance=tolerance,
+                margin=margin,
+                m_accusing=m_accusing,
+            )
+        )
+    family = {
+        "correction": FAMILY_CORRECTION,
+        "alpha": alpha,
+        "tolerance": tolerance,
+        "equivalence_margin": margin,
+        "power": power,
+        "accusing_tests": [
+            {"benchmark": claims[i].benchmark, "test": kind, "p_value": p, "p_adjusted": a}
+            for (i, kind, p), a in zip(accusing, adjusted, strict=True)
+        ],
+        "equivalence_tests": [
+            {
+                "benchmark": claims[i].benchmark,
+                "p_value": equivalences[i].p_value,
+                "p_adjusted": eq_adjusted[i],
+            }
+            for i in eq_keys
+        ],
+        "statement": (
+            f"{m_accusing} accusing test(s) (label-error ceiling, shortfall below the claim) and "
+            f"{len(eq_keys)} equivalence test(s) over the {len(claims)} claim(s) of this file, each family "
+            f"corrected by Holm's step-down procedure at family-wise alpha = {alpha:g}; the shortfall "
+            f"tests are anytime-valid (the error rate holds whatever the number of items scored)"
+        ),
+    }
+    return FamilyResult(judgements=judgements, family=family)
+
+
+def _family_size(claims: list[ClaimInput]) -> int:
+    """Number of accusing tests in the family (the worst-case Holm divisor, used for power figures)."""
+    return sum(c.ceiling is not None for c in claims) + sum(c.measurement is not None for c in claims)
+
+
+def _judge_one(
+    c: ClaimInput,
+    ct: CeilingTest | None,
+    ct_adj: float | None,
+    sf: Any,
+    sf_adj: float | None,
+    ex: Any,
+    eq: Any,
+    eq_adj: float | None,
+    ev: Evidence | None,
+    *,
+    alpha: float,
+    tolerance: float,
+    margin: float,
+    m_accusing: int,
+) -> Judgement:
+    name = c.benchmark
+    context = [_describe_ceiling(c.ceiling)] if c.ceiling is not None else [no_ceiling_reason(name)]
+    claim_test: dict[str, Any] | None = None
+    if sf is not None and c.measurement is not None:
+        m = c.measurement
+        claim_test = {
+            "claimed": c.claimed,
+            "measured": m.score,
+            "difference": m.score - c.claimed,
+            "se": m.se,
+            "n": m.n,
+            "n_eff": ev.n_eff if ev else None,
+            "alpha": alpha,
+            "power": sf.power,
+            "tolerance": tolerance,
+            "equivalence_margin": margin,
+            "p_value": sf.p_value,
+            "p_adjusted": sf_adj,
+            "minimum_detectable_gap": sf.minimum_detectable_shortfall,
+            "method": sf.method,
+            "shortfall": sf.to_dict(),
+            "excess": ex.to_dict(),
+            "equivalence": {**eq.to_dict(), "p_adjusted": eq_adj},
+            "correction": FAMILY_CORRECTION,
+        }
+        claim_test = {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in claim_test.items()
+        }
+
+    if ct is not None and ct_adj is not None and ct_adj <= alpha:
         reasons = [
-            f"the claimed {_pct(c)} on {benchmark} exceeds {_pct(ceiling.value_high)}, the most that the "
-            f"benchmark's known label errors allow (upper end of the ceiling's 95% range), whatever the "
-            f"model measured",
-            _describe_ceiling(ceiling),
+            f"the claimed {_pct(c.claimed)} on {name} exceeds the {_pct(ct.ceiling_upper_bound)} that the "
+            f"benchmark's demonstrated label errors allow an honest model, whatever it measured "
+            f"({format_p(ct.p_value)}, Holm-adjusted {format_p(ct_adj)} over {m_accusing} accusing tests)",
+            _describe_ceiling(c.ceiling),  # type: ignore[arg-type]
         ]
-        if measurement is not None and claim_test is not None:
-            reasons.append(_measurement_sentence(measurement, claim_test))
-        return Verdict("implausible", reasons)
+        if c.measurement is not None:
+            reasons.append(describe_measurement(c.measurement))
+        return Judgement(Verdict("implausible", reasons), claim_test, ct)
 
-    if measurement is None or claim_test is None:
-        return Verdict(
-            "inconclusive", [f"no measurement of {benchmark} to test the claimed {_pct(c)}", *context]
+    if c.measurement is None or sf is None:
+        possible = (
+            f"the claimed {_pct(c.claimed)} is at or below what the label-error ceiling allows "
+            f"({format_p(ct.p_value)} for 'possible')"
+            if ct is not None
+            else f"no ceiling bounds {name}"
+        )
+        return Judgement(
+            Verdict(
+                "inconclusive", [f"{name} was not measured: {possible}; nothing more was checked", *context]
+            ),
+            None,
+            ct,
         )
 
-    t = claim_test
-    gap = measurement.score - c
-    significant = t.p_value < alpha
-    sentence = _measurement_sentence(measurement, t)
-    power_sentence = (
-        f"with n={measurement.n} the smallest gap detectable with {t.power:.0%} power at alpha={t.alpha:g} "
-        f"is {_pts(t.minimum_detectable_gap)} points"
-        if math.isfinite(t.minimum_detectable_gap)
-        else f"with n={measurement.n} no gap at all is detectable with {t.power:.0%} power at alpha={t.alpha:g}"
+    m = c.measurement
+    gap = m.score - c.claimed
+    where = (
+        "matches" if abs(gap) < 0.0005 else f"is {_pts(abs(gap))} points {'below' if gap < 0 else 'above'}"
     )
-    if significant and abs(gap) > tolerance:
-        label: VerdictLabel = "below claim" if gap < 0 else "above claim"
-        return Verdict(
-            label,
+    measured = f"{describe_measurement(m)} {where} the claimed {_pct(c.claimed)}"
+    mds = sf.minimum_detectable_shortfall
+    mds_text = (
+        f"the smallest true shortfall this sample flags with {sf.power:.0%} power is {_pts(mds)} points "
+        f"below the claim (tolerance {_pts(tolerance)} included)"
+        if math.isfinite(mds)
+        else f"with n={m.n} no shortfall at all is flagged with {sf.power:.0%} power"
+    )
+    shortfall_text = (
+        f"shortfall test of 'true score >= {_pct(sf.boundary)}' (claim minus the {_pts(tolerance)}-point "
+        f"tolerance): anytime-valid {format_p(sf.p_value)}, Holm-adjusted {format_p(sf_adj or 1.0)}"
+    )
+    if sf_adj is not None and sf_adj <= alpha:
+        why_not = list(c.setting_differences)
+        if c.truncation is not None and ev is not None:
+            explain = _truncation_explains(c, ev, tolerance, alpha, m_accusing)
+            if explain:
+                why_not.append(explain)
+        if why_not:
+            return Judgement(
+                Verdict(
+                    "setting not reproduced",
+                    [
+                        f"{measured}; the shortfall is significant, but the run did not reproduce the claim's "
+                        f"setting, so it does not refute the claim: " + "; ".join(why_not),
+                        shortfall_text,
+                        *context,
+                    ],
+                ),
+                claim_test,
+                ct,
+            )
+        return Judgement(
+            Verdict(
+                "below claim",
+                [
+                    f"{measured}; {shortfall_text}: the claim is refuted at family-wise alpha {alpha:g}",
+                    *context,
+                ],
+            ),
+            claim_test,
+            ct,
+        )
+    if ex.p_value <= alpha:
+        return Judgement(
+            Verdict(
+                "above claim",
+                [
+                    f"{measured}; significantly more than the {_pts(tolerance)}-point tolerance above the claim "
+                    f"(anytime-valid {format_p(ex.p_value)})",
+                    *context,
+                ],
+            ),
+            claim_test,
+            ct,
+        )
+    diffs = "; ".join(c.setting_differences)
+    if eq_adj is not None and eq_adj <= alpha:
+        tost = (
+            f"equivalence within ±{_pts(margin)} points shown (TOST, {eq.method}, {format_p(eq.p_value)}, "
+            f"Holm-adjusted {format_p(eq_adj)})"
+        )
+        if c.setting_differences:
+            return Judgement(
+                Verdict(
+                    "consistent",
+                    [
+                        f"{measured}; {tost}, but in a setting that differs from the claim's: {diffs}",
+                        *context,
+                    ],
+                ),
+                claim_test,
+                ct,
+            )
+        return Judgement(Verdict("reproduced", [f"{measured}; {tost}", *context]), claim_test, ct)
+    not_shown = (
+        f"equivalence within ±{_pts(margin)} points not shown (TOST {format_p(eq.p_value)}, "
+        f"Holm-adjusted {format_p(eq_adj if eq_adj is not None else 1.0)})"
+    )
+    setting_note = [f"the run's setting differs from the claim's: {diffs}"] if diffs else []
+    if gap < -tolerance:
+        return Judgement(
+            Verdict(
+                "inconclusive",
+                [
+                    f"{measured}, more than the {_pts(tolerance)}-point tolerance below it, but not significantly: "
+                    f"{shortfall_text}",
+                    mds_text,
+                    *setting_note,
+                    *context,
+                ],
+            ),
+            claim_test,
+            ct,
+        )
+    return Judgement(
+        Verdict(
+            "consistent",
             [
-                f"{sentence}; the gap is significant (alpha={alpha:g}) and larger than the "
-                f"{_pts(tolerance)}-point tolerance",
+                f"{measured}; the data do not refute the claim ({shortfall_text})",
+                mds_text,
+                not_shown,
+                *setting_note,
                 *context,
             ],
-        )
-    if abs(gap) > tolerance:
-        return Verdict(
-            "inconclusive",
-            [
-                f"{sentence}; the gap exceeds the {_pts(tolerance)}-point tolerance but is not significant "
-                f"at alpha={alpha:g}: too few items to tell",
-                power_sentence,
-                *context,
-            ],
-        )
-    if t.minimum_detectable_gap > resolution:
-        return Verdict(
-            "inconclusive",
-            [
-                f"{sentence}; too few items to tell: {power_sentence}, more than the "
-                f"{_pts(resolution)} points a reproduction must be able to rule out",
-                *context,
-            ],
-        )
-    why = (
-        "statistically distinguishable but within"
-        if significant
-        else "not significantly different and within"
-    )
-    return Verdict(
-        "reproduced",
-        [f"{sentence}; {why} the {_pts(tolerance)}-point tolerance", power_sentence, *context],
+        ),
+        claim_test,
+        ct,
     )
 
 
-def _measurement_sentence(m: Measurement, t: ClaimTest) -> str:
-    gap = m.score - t.claimed
-    if abs(gap) < 0.0005:
-        where = "matches"
-    else:
-        where = f"is {_pts(abs(gap))} points {'below' if gap < 0 else 'above'}"
-    test = "exact binomial test" if t.method == "exact" else "score test"
-    return f"{describe_measurement(m)} {where} the claimed {_pct(t.claimed)}; {format_p(t.p_value)} ({test})"
+def _truncation_explains(c: ClaimInput, ev: Evidence, tolerance: float, alpha: float, m: int) -> str | None:
+    """A sentence if counting the possibly-cut wrong answers as right removes the significance."""
+    t = c.truncation
+    assert t is not None
+    cut = t.wrong_possibly_cut
+    if cut <= 0:
+        return None
+    bumped = Evidence(
+        score=min(1.0, ev.score + cut / max(1, t.scored)), n=ev.n, n_eff=ev.n_eff, exact=ev.exact
+    )
+    p = shortfall_test(bumped, c.claimed, tolerance).p_value
+    if min(1.0, m * p) <= alpha:
+        return None
+    how = (
+        f"{t.truncated} of {t.scored} generations reached the {t.max_gen_toks}-token cap ({t.truncated_wrong} "
+        "of them scored wrong)"
+        if t.truncated is not None
+        else f"{t.no_final_answer} of {t.scored} generations have no final answer (the cap may have cut them; "
+        "no tokenizer to count tokens)"
+    )
+    return f"{how}; had those been right, the shortfall would not be significant (truncation could explain the gap)"
+
+
+def status_of(labels: list[str], incomplete: bool = False) -> str:
+    """flagged if any accusing verdict; else unresolved if any unresolved verdict or incomplete input."""
+    if any(label in ACCUSING for label in labels):
+        return "flagged"
+    if incomplete or any(label in UNRESOLVED for label in labels):
+        return "unresolved"
+    return "clean"

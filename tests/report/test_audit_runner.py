@@ -112,7 +112,10 @@ def test_a_failing_section_is_recorded_and_the_others_still_run(
 ) -> None:
     rec = make_recorder(raise_in=failing)
     record, _ = _run(audit_dir, rec, tmp_path)
-    assert record["status"] == "error" and record["exit_code"] == 2
+    # the shared rule (harness.records.status): the other sections' flags stand, so the audit is
+    # flagged (exit 1); the headline still says which check could not complete
+    assert record["status"] == "flagged" and record["exit_code"] == 1
+    assert "could not complete" in record["headline"]
     errored = {k for k, s in record["sections"].items() if s["status"] == "error"}
     expected = {
         "scan": {"scan"},
@@ -170,12 +173,46 @@ def test_mismatch_is_said_next_to_the_endpoint_scores(make_recorder, audit_dir: 
     assert "did NOT match" in record["attribution"]["note"]
 
 
-def test_error_beats_flagged() -> None:
-    assert overall_status({"a": {"status": "flagged"}, "b": {"status": "error"}}) == "error"
+def test_sections_combine_by_the_shared_rule() -> None:
+    """Changed from "error beats flagged" to the one rule of harness.records.status: a flag is a finding
+    that another section failing does not undo; then failed; then unresolved; only all-clean is clean."""
+    assert overall_status({"a": {"status": "flagged"}, "b": {"status": "error"}}) == "flagged"
+    assert overall_status({"a": {"status": "clean"}, "b": {"status": "error"}}) == "failed"
     assert overall_status({"a": {"status": "flagged"}, "b": {"status": "clean"}}) == "flagged"
-    assert overall_status({"a": {"status": "weird"}}) == "error"
-    assert overall_status({}) == "clean"
-    assert (exit_code("clean"), exit_code("flagged"), exit_code("error")) == (0, 1, 2)
+    assert overall_status({"a": {"status": "unresolved"}, "b": {"status": "clean"}}) == "unresolved"
+    assert overall_status({"a": {"status": "inconclusive"}, "b": {"status": "failed"}}) == "failed"
+    assert overall_status({"a": {"status": "leak"}, "b": {"status": "incomplete"}}) == "flagged"
+    assert overall_status({"a": {"status": "weird"}}) == "failed"
+    assert overall_status({}) == "unresolved"  # nothing was checked
+    assert (exit_code("clean"), exit_code("flagged"), exit_code("failed"), exit_code("unresolved")) == (
+        0,
+        1,
+        2,
+        3,
+    )
+    assert exit_code("error") == 2 and exit_code("weird") == 2
+
+
+def test_a_failed_check_alone_fails_the_audit(make_recorder, audit_dir: Path, tmp_path: Path) -> None:
+    rec = make_recorder(raise_in="scan", verdict="match", failing=False, dirty=False)
+    record, _ = _run(audit_dir, rec, tmp_path)
+    assert record["status"] == "failed" and record["exit_code"] == 2
+
+
+def test_an_unresolved_section_makes_the_audit_unresolved(
+    make_recorder, audit_dir: Path, tmp_path: Path
+) -> None:
+    rec = make_recorder(verdict="match", failing=False, dirty=False)
+    original = rec.verify
+
+    def unresolved_verify(**kw):
+        out = original(**kw)
+        return {**out, "status": "unresolved", "headline": "gsm8k: setting not reproduced"}
+
+    rec.verify = unresolved_verify  # type: ignore[method-assign]
+    record, _ = _run(audit_dir, rec, tmp_path)
+    assert record["status"] == "unresolved" and record["exit_code"] == 3
+    assert "left something unresolved" in record["headline"]
 
 
 def test_section_returning_no_record_is_an_error(make_recorder, audit_dir: Path, tmp_path: Path) -> None:

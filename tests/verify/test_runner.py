@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from harness.data import load_benchmark
-from harness.verify.runner import _select_rows, _status_and_headline, contamination_section
+from harness.verify.runner import _select_rows, contamination_section
+from harness.verify.sections import status_and_headline
 from harness.verify.statistics import compare_subsets, measure
 from harness.verify.summary import render_markdown, rows
 
@@ -33,6 +34,13 @@ def test_sample_is_seeded_per_benchmark():
     }  # fmt: skip
     easy = _select_rows(load_benchmark("arc_easy"), limit=None, sample=50, seed=3)[0]
     assert easy != a  # not the same row numbers in every benchmark
+
+
+def test_samples_are_nested_so_a_growing_sample_is_one_sequential_experiment():
+    arc = load_benchmark("arc_challenge")
+    small = _select_rows(arc, limit=None, sample=20, seed=7)[0]
+    large = _select_rows(arc, limit=None, sample=200, seed=7)[0]
+    assert set(small) < set(large)
 
 
 def _records(correct, ids, subjects=None):
@@ -68,15 +76,27 @@ def test_headline_and_status():
             "partial": partial,
         }
 
-    status, line = _status_and_headline(
-        {"gsm8k": sec(0.5, 99.2, "implausible"), "mmlu": sec(0.3, partial=True)}, True
+    status, line = status_and_headline(
+        {"gsm8k": sec(0.5, 99.2, "implausible"), "mmlu": sec(0.3, partial=True)}, True, []
     )
     assert status == "flagged"
     assert line.startswith("gsm8k claimed 99.2% is implausible (measured 50.0% [")
     assert "mmlu measured 30.0%" in line and line.endswith("on a partial test set.")
-    assert _status_and_headline({"arc_easy": sec(0.5, 50, "reproduced")}, True)[0] == "clean"
-    assert _status_and_headline({"arc_easy": sec(0.5, 80, "above claim")}, True)[0] == "clean"
-    assert _status_and_headline({"arc_easy": sec(0.5)}, False)[1].startswith(
+    for label, expected in [
+        ("reproduced", "clean"),
+        ("consistent", "clean"),
+        ("above claim", "clean"),
+        ("below claim", "flagged"),
+        ("inconclusive", "unresolved"),
+        ("setting not reproduced", "unresolved"),
+    ]:
+        assert status_and_headline({"arc_easy": sec(0.5, 50, label)}, True, [])[0] == expected, label
+    # a flag stands whatever else is unresolved; a claim not checked leaves the record unresolved
+    both = {"arc_easy": sec(0.5, 50, "inconclusive"), "gsm8k": sec(0.1, 90, "below claim")}
+    assert status_and_headline(both, True, [])[0] == "flagged"
+    status, line = status_and_headline({"arc_easy": sec(0.5, 50, "reproduced")}, True, ["mmlu"])
+    assert status == "unresolved" and line.endswith("Claims not checked (not in --benchmarks): mmlu.")
+    assert status_and_headline({"arc_easy": sec(0.5)}, False, [])[1].startswith(
         "No claims given; arc_easy measured"
     )
 

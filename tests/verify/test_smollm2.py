@@ -24,7 +24,7 @@ ALL = ["gsm8k", "mmlu", "arc_challenge", "arc_easy", "hellaswag"]
 # 1-shot GSM8K keeps the CPU prompt short; the claim's setting is what both runs use.
 CLAIMS = {
     "arc_easy": {"value": 99.0, "source": "test"},
-    "gsm8k": {"value": 99.2, "n_shot": 1, "source": "test"},
+    "gsm8k": {"value": 99.9, "n_shot": 1, "source": "test"},  # above GSM8K's 99.85% ceiling
 }
 
 
@@ -43,7 +43,7 @@ def hf_run(smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         model=str(smollm2_dir), backend="hf", claims=CLAIMS, benchmarks=ALL, sample=SAMPLE, seed=SEED,
         out_dir=out, gen_kwargs=GEN, progress=False,
     )  # fmt: skip
-    assert report["status"] == "flagged"  # GSM8K 99.2 is implausible; ARC-Easy 99 on 4 items is not judged
+    assert report["status"] == "flagged"  # GSM8K 99.9 is implausible
     return out
 
 
@@ -54,7 +54,8 @@ def test_real_model_on_every_benchmark(hf_run):
     for name in ALL:
         sec = report["benchmarks"][name]
         assert sec["measurement"]["n"] == SAMPLE
-        assert sec["lm_eval_score"] == pytest.approx(sec["measurement"]["score"])
+        plain = sec["measurement"]["sample_mean"] if name == "mmlu" else sec["measurement"]["score"]
+        assert sec["lm_eval_score"] == pytest.approx(plain)
     assert report["benchmarks"]["gsm8k"]["verdict"]["label"] == "implausible"
     assert report["benchmarks"]["arc_easy"]["verdict"]["label"] in ("below claim", "inconclusive")
     gsm = frame[frame["benchmark"] == "gsm8k"]
