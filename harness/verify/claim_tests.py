@@ -259,12 +259,13 @@ def equivalence_test(ev: Evidence, claimed: float, margin: float) -> Equivalence
 
 
 def holm_adjust(p_values: Sequence[float]) -> list[float]:
-    """Holm step-down adjusted p-values (reject H_i at family level alpha iff adjusted_i <= alpha)."""
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [1.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p_values[i]))
-        adjusted[i] = running
-    return adjusted
+    """Holm step-down adjusted p-values (reject H_i at family level alpha iff adjusted_i <= alpha).
+
+    statsmodels' ``multipletests(method="holm")``; an empty family has nothing to adjust.
+    """
+    if len(p_values) == 0:
+        return []
+    from statsmodels.stats.multitest import multipletests
+
+    _, adjusted, _, _ = multipletests(list(p_values), method="holm")
+    return [float(min(1.0, p)) for p in adjusted]
