@@ -149,7 +149,10 @@ def scan_shard(
     t0, c0 = time.monotonic(), time.process_time()
     fields = tuple(parse_field(f) for f in options.fields) if options.fields else None
     min_chars = 2 * index.floor - 1
-    reader = ShardReader(shard, ReadOptions(fields, options.max_record_bytes, min_chars, options.strict))
+    first = shard.file_index == 0 and shard.part == 0
+    reader = ShardReader(
+        shard, ReadOptions(fields, options.max_record_bytes, min_chars, options.strict, check_fields=first)
+    )
     acc = _Accumulator(index)
     texts: list[str] = []
     refs: list[_Ref] = []

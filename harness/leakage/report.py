@@ -51,6 +51,8 @@ def write_outputs(
     for entry in record["accounting"]["skipped_reasons"].values():
         entry["examples_in_skipped_jsonl"] = len(entry["examples"])
         entry["examples"] = entry["examples"][:record_examples]
+    for entry in (record["accounting"].get("repairs") or {}).values():
+        entry["examples"] = entry["examples"][:record_examples]
     _atomic(out_dir / "leakage.json", orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n")
     return outputs
 
@@ -145,8 +147,21 @@ def _md(text: Any) -> str:
 
 
 def render_summary(record: dict[str, Any]) -> str:
-    status = record["status"]
-    lines = [f"# Leakage scan: {status}", "", record["headline"], "", "## Benchmarks", ""]
+    status = str(record["status"]).upper()
+    lines = [f"# Leakage scan: {status}", "", _md(record["headline"]), ""]
+    complete = record.get("completeness") or {}
+    if complete.get("not_read"):
+        lines += ["**Not read, so not checked:**", ""]
+        lines += [f"- {_md(reason)}" for reason in complete["not_read"]]
+        lines.append("")
+    a = record["accounting"]
+    if a.get("decoded_with_replacement"):
+        lines += [
+            f"{a['decoded_with_replacement']:,} record(s) had invalid UTF-8 bytes: decoded with replacement "
+            "(U+FFFD) and scanned.",
+            "",
+        ]
+    lines += ["## Benchmarks", ""]
     lines += [
         "| benchmark | split | items | dirty | matched | undetectable | clean |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -182,7 +197,6 @@ def render_summary(record: dict[str, Any]) -> str:
             "",
             f"Matched without qualifying (shared or short fields only): {len(partial)} item(s); see items.parquet.",
         ]
-    a = record["accounting"]
     lines += [
         "",
         "## Accounting",
@@ -199,6 +213,17 @@ def render_summary(record: dict[str, Any]) -> str:
             for e in ex
         )
         lines.append(f"- skipped, {reason}: {entry['count']:,} (e.g. {where})")
+    for reason, entry in (a.get("repairs") or {}).items():
+        ex = entry["examples"][:3]
+        where = "; ".join(
+            f"{_md(e['file'])} line {e['line']}"
+            if e.get("line") is not None
+            else f"{_md(e['file'])} record {e['record']}"
+            for e in ex
+        )
+        lines.append(f"- read after repair, {reason}: {entry['count']:,} (e.g. {where})")
+    if a.get("files_empty"):
+        lines.append(f"- empty files (no record): {len(a['files_empty'])}")
     for fault in a["file_faults"]:
         lines.append(
             f"- file fault, {fault['reason']}: {_md(fault['file'])} at line {fault['line']}: {_md(fault['detail'])}"

@@ -1,7 +1,8 @@
 """`run_scan`: plan shards, run them on an engine (resuming finished ones), merge, write the outputs.
 
 The record it returns (and writes as leakage.json) has the shape other parts read:
-    {"status": "clean" | "flagged", "headline": str,
+    {"status": "clean" | "leak" | "incomplete", "headline": str,
+     "completeness": {"complete", "records_skipped_fraction", "max_skipped", "not_read": [str, ...]},
      "benchmarks": {NAME: {"items", "dirty", "matched", "undetectable", "clean", "split"}},
      "items": [{"item_id", "benchmark", "dirty", "overlap", "longest_match", "records", "dirty_records",
                 "where": {"file", "record", "line", "field", "offset"}, "matched_field", "matched_words",
@@ -12,6 +13,11 @@ The record it returns (and writes as leakage.json) has the shape other parts rea
      "config": {...}, "index": {...}, "outputs": {...}, "execution": {...}, "timing": {...}}
 Same inputs and settings give the same record except under "execution" and "timing" (engine, workers,
 versions, times), whatever the engine, the worker count, or how often the scan was interrupted and resumed.
+
+Status (words of `harness.records.status`): `leak` when any item is dirty; else `incomplete` when anything
+was not read (no record at all, a damaged file, skipped records beyond `max_skipped`, unsupported data
+files): a scan never calls CLEAN what it did not read; else `clean`. A scan that cannot run raises, and
+leaves a `leakage.json` with status `failed` and the error in `out_dir`.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness.leakage.checkpoint import Checkpoints
+from harness.leakage.checkpoint import Checkpoints, ResumeError
 from harness.leakage.core import ScanOptions, ShardResult
 from harness.leakage.engines import Engine, LocalEngine, RayEngine
 from harness.leakage.fields import parse_field
@@ -32,7 +38,16 @@ from harness.leakage.inputs import DEFAULT_SHARD_BYTES, expand_inputs, plan_shar
 from harness.leakage.matcher import COMPANION_GAP
 from harness.leakage.readers import DEFAULT_MAX_RECORD_BYTES
 from harness.leakage.report import write_outputs
-from harness.leakage.results import DIRTY_RULE, benchmark_counts, headline, merge_accounting, merge_items
+from harness.leakage.results import (
+    DIRTY_RULE,
+    benchmark_counts,
+    completeness,
+    headline,
+    merge_accounting,
+    merge_items,
+    scan_status,
+)
+from harness.records.files import atomic_write_text, write_json
 
 DEFAULT_BENCHMARKS = ("gsm8k", "mmlu", "arc_challenge", "arc_easy", "hellaswag")
 RECORD_EXAMPLES = 100  # skipped records listed per reason in the record (skipped.jsonl has the rest)
@@ -59,16 +74,84 @@ def run_scan(
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     shard_bytes: int = DEFAULT_SHARD_BYTES,
     index: TestIndex | None = None,
+    max_skipped: float = 0.0,
 ) -> dict[str, Any]:
     """Scan training data for test items; write the outputs under `out_dir`; return the record.
 
     Raises `inputs.ScanInputError` for paths that cannot be scanned, `fields.FieldPathError` for a bad
-    field path, `readers.ScanFaultError` on the first fault under `strict`, and
-    `checkpoint.ResumeError` when resuming into a folder written with other settings.
+    field path (or one that no record has), `readers.ScanFaultError` on the first fault under `strict`, and
+    `checkpoint.ResumeError` when resuming into a folder written with other settings; in each case but
+    the last, `out_dir/leakage.json` says `failed` and why. `max_skipped` is the fraction of skipped
+    records the status tolerates before it says `incomplete` (damaged files and empty scans never pass).
     """
+    out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
+    if not 0.0 <= max_skipped <= 1.0:
+        raise ValueError("max_skipped is a fraction between 0 and 1")
+    try:
+        return _run_scan(
+            paths,
+            out_dir=out_dir,
+            progress=progress,
+            ngram=ngram,
+            benchmarks=benchmarks,
+            fields=fields,
+            workers=workers,
+            engine=engine,
+            ray_address=ray_address,
+            resume=resume,
+            strict=strict,
+            floor=floor,
+            max_record_bytes=max_record_bytes,
+            shard_bytes=shard_bytes,
+            index=index,
+            max_skipped=max_skipped,
+        )
+    except ResumeError:
+        raise  # the folder belongs to another scan: leave it as it is
+    except Exception as exc:
+        write_failed(out_dir, paths, exc)
+        raise
+
+
+def write_failed(out_dir: Path, paths: Sequence[str | Path], exc: BaseException) -> dict[str, Any]:
+    """The record of a scan that could not run: status `failed`, the error, and nothing else to trust."""
+    message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    record = {
+        "status": "failed",
+        "headline": f"The scan could not run: {message}",
+        "error": f"{type(exc).__name__}: {message}",
+        "config": {"paths": [str(p) for p in paths]},
+    }
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_json(out_dir / "leakage.json", record)
+        atomic_write_text(out_dir / "summary.md", f"# Leakage scan: FAILED\n\n{record['headline']}\n")
+    except OSError:
+        pass  # the error being raised says what matters
+    return record
+
+
+def _run_scan(
+    paths: Sequence[str | Path],
+    *,
+    out_dir: Path,
+    progress: bool,
+    ngram: int,
+    benchmarks: Sequence[str] | None,
+    fields: Sequence[str] | None,
+    workers: int | None,
+    engine: str,
+    ray_address: str | None,
+    resume: bool,
+    strict: bool,
+    floor: int,
+    max_record_bytes: int,
+    shard_bytes: int,
+    index: TestIndex | None,
+    max_skipped: float,
+) -> dict[str, Any]:
     t0 = time.monotonic()
     started = datetime.now(UTC)
-    out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
     names = list(benchmarks) if benchmarks else list(DEFAULT_BENCHMARKS)
     field_list = tuple(fields) if fields else None
     for f in field_list or ():
@@ -112,10 +195,11 @@ def run_scan(
     items = merge_items(index, ordered)
     accounting = merge_accounting(ordered, files, ignored)
     counts = benchmark_counts(index, items)
-    dirty_total = sum(b["dirty"] for b in counts.values())
+    complete = completeness(accounting, max_skipped)
     record: dict[str, Any] = {
-        "status": "flagged" if dirty_total else "clean",
-        "headline": headline(counts, accounting),
+        "status": scan_status(counts, complete),
+        "headline": headline(counts, accounting, complete),
+        "completeness": complete,
         "benchmarks": counts,
         "items": items,
         "accounting": accounting,
@@ -126,6 +210,7 @@ def run_scan(
             "floor": index.floor,
             "fields": list(field_list) if field_list else None,
             "max_record_bytes": max_record_bytes,
+            "max_skipped": max_skipped,
             "companion_gap": COMPANION_GAP,
             "dirty_rule": DIRTY_RULE.format(
                 ngram=index.ngram,
