@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from rapidfuzz import fuzz
 
 from harness.leakage.fields import parse_field
 from harness.leakage.index import TestIndex
@@ -158,9 +157,23 @@ def scan_shard(
     refs: list[_Ref] = []
     size = 0
     reported = 0
+    piece_chars = options.piece_chars
     for record in reader.records():
         for name, text in record.texts:
-            for base, piece in pieces(text, options.piece_chars):
+            if len(text) <= piece_chars:  # the common case, without the generator
+                texts.append(text)
+                refs.append(_Ref(record.number, record.line, name, 0))
+                size += len(text)
+                if size < options.batch_chars:
+                    continue
+                acc.add(texts, refs)
+                texts, refs, size = [], [], 0
+                if progress is not None:
+                    done = min(reader.raw_read, shard.size)
+                    progress(done - reported)
+                    reported = done
+                continue
+            for base, piece in pieces(text, piece_chars):
                 texts.append(piece)
                 refs.append(_Ref(record.number, record.line, name, base))
                 size += len(piece)
@@ -222,6 +235,8 @@ class _Accumulator:
 
     def _place(self, e: Evidence, text: str, ref: _Ref) -> Place:
         """Offsets, excerpt and similarity of one match; runs at most twice per item and shard."""
+        from rapidfuzz import fuzz  # imported here: a scan that finds nothing never needs it
+
         begin = char_offset(text, e.word)
         end = char_offset(text, e.word + e.n_words)
         lo = max(0, begin - EXCERPT_BEFORE)

@@ -29,15 +29,17 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from harness.data import BenchmarkSet, load_benchmark
+if TYPE_CHECKING:
+    from harness.data import BenchmarkSet
 from harness.leakage.hashing import padded, window_hashes, word_codes, word_spans
 from harness.leakage.normalize import ASCII_FOLD, word_bytes
 
 HASH_VERSION = 1  # bump when normalisation or hashing changes: resumed scans must not mix versions
+INDEX_VERSION = 1  # bump when what is indexed changes (segments, units): keys the on-disk index cache
 TABLE_BITS_MAX = 24  # prefilter: at most 2^24 one-byte slots (16 MiB) per probed window length
 BOILERPLATE_ITEMS = 6  # a key in this many items or more is stock phrasing (see the module docstring)
 _CALCULATOR = re.compile(r"<<[^<>]*>>")
@@ -336,6 +338,15 @@ def fingerprint_bits(hashes: np.ndarray, bits: int) -> np.ndarray:
     return (((hashes >> np.uint64(56 - bits)) & np.uint64(0xFF)) | np.uint64(1)).astype(np.uint8)
 
 
-def load_index(benchmarks: Sequence[str], *, ngram: int = 13, floor: int = 8) -> TestIndex:
-    """Build the index for benchmarks loaded through the data layer (their evaluation splits)."""
-    return build_index([load_benchmark(name) for name in benchmarks], ngram=ngram, floor=floor)
+def load_index(
+    benchmarks: Sequence[str], *, ngram: int = 13, floor: int = 8, use_cache: bool = True
+) -> TestIndex:
+    """The index for benchmarks loaded through the data layer (their evaluation splits), from the on-disk
+    cache when the test sets are unchanged (`index_cache`), else built (and cached)."""
+    if not use_cache:
+        from harness.data import load_benchmark
+
+        return build_index([load_benchmark(name) for name in benchmarks], ngram=ngram, floor=floor)
+    from harness.leakage.index_cache import load_cached_index
+
+    return load_cached_index(benchmarks, ngram=ngram, floor=floor)[0]

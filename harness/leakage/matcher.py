@@ -1,9 +1,9 @@
 """The scan's pure core: a batch of texts in, verified matches against the test-set index out.
 
-Per batch, not per word: the texts are folded into one byte buffer (`normalize.fold_bytes` and one
-`bytes.translate`), word spans, word codes and the hash of every window of every probed length come from
-numpy over that buffer (`hashing`), a one-byte fingerprint table (`index.prefilter_table`) drops all but a
-fraction of a percent of the windows, and `searchsorted` finds the survivors' keys. Windows that would span
+Per batch, not per word: the texts are folded into one byte buffer (`normalize.fold_bytes`), and one pass
+(`hashing.probe_windows`: the compiled core, or its numpy reference) splits words, codes them, hashes every
+window of every probed length and looks each up in a one-byte fingerprint table (`index.prefilter_table`),
+which drops all but a fraction of a percent of the windows; `searchsorted` finds the survivors' keys. Windows that would span
 two texts are dropped. Python runs only per candidate hit, and those are rare unless the text really
 contains test items: each one is re-read word by word before it counts, so a hash collision can never make
 a finding.
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.leakage.hashing import padded, window_hashes, word_codes, word_spans
-from harness.leakage.index import TestIndex, fingerprint_bits
+from harness.leakage.hashing import padded, probe_windows, word_spans
+from harness.leakage.index import TestIndex
 from harness.leakage.normalize import ASCII_FOLD, fold_bytes
 
 COMPANION_WINDOW = 100  # words around a match kept apart between pieces of a long text (core.pieces)
@@ -58,36 +58,28 @@ class BatchMatches:
     candidates: int  # windows that passed the prefilter (for profiling)
 
 
-def match_texts(texts: Sequence[str], index: TestIndex) -> BatchMatches:
-    """Find every verified occurrence of an indexed unit in `texts` and summarise it per item and text."""
+def match_texts(texts: Sequence[str], index: TestIndex, core: str | None = None) -> BatchMatches:
+    """Find every verified occurrence of an indexed unit in `texts` and summarise it per item and text.
+
+    `core` picks the implementation of the hot path (`hashing.probe_windows`; default: the compiled one
+    when built); the result is the same either way.
+    """
     encoded = [fold_bytes(t) for t in texts]
-    raw = b" ".join(encoded).translate(ASCII_FOLD)
-    buf = padded(raw)
+    joined = b" ".join(encoded)
     text_start = np.zeros(len(encoded) + 1, dtype=np.int64)
     if encoded:
         np.cumsum([len(e) + 1 for e in encoded], out=text_start[1:])
-    starts, ends = word_spans(buf)
-    first_word = np.searchsorted(starts, text_start)  # first word of each text; last entry = word count
-    codes = word_codes(buf, starts, ends)
-    hashes = window_hashes(codes, index.lengths)
+    probes = [(k, *index.tables[k]) for k in index.lengths]
+    n_words, first_word, cands = probe_windows(joined, text_start, probes, core)
     pos_parts, unit_parts = [], []
     candidates = 0
-    for k, h in hashes.items():
-        if h.size == 0:
-            continue
-        bits, table = index.tables[k]
-        stored = table[(h >> np.uint64(64 - bits)).view(np.int64)]  # slots < 2^24: same bits
-        cand = np.flatnonzero(stored)  # a few percent of the slots are taken
-        stored = stored[cand]
-        cand = cand[(stored == fingerprint_bits(h[cand], bits)) | (stored == 2)]
+    for k, (cand, h) in zip(index.lengths, cands, strict=True):
         candidates += cand.size
         if cand.size == 0:
             continue
-        text_of = np.searchsorted(first_word, cand, "right") - 1
-        cand = cand[cand + k <= first_word[text_of + 1]]  # the window stays inside one text
         keys = index.keys[k]
-        left = np.searchsorted(keys, h[cand], "left")
-        right = np.searchsorted(keys, h[cand], "right")
+        left = np.searchsorted(keys, h, "left")
+        right = np.searchsorted(keys, h, "right")
         hit = right > left
         cand, left, right = cand[hit], left[hit], right[hit]
         if cand.size == 0:
@@ -97,13 +89,16 @@ def match_texts(texts: Sequence[str], index: TestIndex) -> BatchMatches:
         pos_parts.append(np.repeat(cand, counts))
         unit_parts.append(index.gids[k][offsets].astype(np.int64))
     if not pos_parts:
-        return BatchMatches(np.empty(0, np.int64), [], int(codes.size), candidates)
+        return BatchMatches(np.empty(0, np.int64), [], n_words, candidates)
+    # Hits are rare: only now are the batch's word spans needed (for verification and the places).
+    raw = joined.translate(ASCII_FOLD)
+    starts, ends = word_spans(padded(raw))
     pos = np.concatenate(pos_parts)
     units = np.concatenate(unit_parts)
     hits = _verify(raw, starts, ends, first_word, pos, units, index)
     found = np.unique(np.array([u for _, _, u in hits], dtype=np.int64))
     evidence = _summarise(hits, raw, starts, ends, first_word, index)
-    return BatchMatches(found, evidence, int(codes.size), candidates)
+    return BatchMatches(found, evidence, n_words, candidates)
 
 
 def _verify(

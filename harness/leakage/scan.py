@@ -33,7 +33,8 @@ from harness.leakage.checkpoint import Checkpoints, ResumeError
 from harness.leakage.core import ScanOptions, ShardResult
 from harness.leakage.engines import Engine, LocalEngine, RayEngine
 from harness.leakage.fields import parse_field
-from harness.leakage.index import BOILERPLATE_ITEMS, HASH_VERSION, TestIndex, load_index
+from harness.leakage.index import BOILERPLATE_ITEMS, HASH_VERSION, TestIndex
+from harness.leakage.index_cache import load_cached_index
 from harness.leakage.inputs import DEFAULT_SHARD_BYTES, expand_inputs, plan_shards
 from harness.leakage.matcher import COMPANION_GAP
 from harness.leakage.readers import DEFAULT_MAX_RECORD_BYTES
@@ -157,8 +158,9 @@ def _run_scan(
     for f in field_list or ():
         parse_field(f)  # fail before any work
     files, ignored = expand_inputs(list(paths))
+    index_source = "given"
     if index is None:
-        index = load_index(names, ngram=ngram, floor=floor)
+        index, index_source = load_cached_index(names, ngram=ngram, floor=floor)
     elif (
         sorted(index.benchmarks) != sorted(names) or index.ngram != ngram or index.floor != min(floor, ngram)
     ):
@@ -229,6 +231,8 @@ def _run_scan(
         "execution": {
             "engine": runner.name,
             "workers": runner.workers,
+            "core": _core(),
+            "index": index_source,
             "shards": len(shards),
             "shards_resumed": len(shards) - len(todo),
             "versions": _versions(),
@@ -244,6 +248,12 @@ def _run_scan(
     }
     write_outputs(out_dir, record, index, record_examples=RECORD_EXAMPLES)
     return record
+
+
+def _core() -> str:
+    from harness.leakage import hashing
+
+    return hashing.CORE
 
 
 def _versions() -> dict[str, str]:
