@@ -10,7 +10,7 @@ set, a new normalisation or another n gives another key; nothing stale is ever l
 Files: a folder `$HARNESS_HOME/cache/scan-index/<key>/` with one `.npy` file per array (memory-mapped on
 load, with `allow_pickle=False`: a cache file can hold data, never code) and `meta.json` (strings: item
 ids, field names, test-set metadata). The folder is written under a temporary name and renamed, so it is
-there whole or not at all; an existing one is never rewritten (its key says what it holds). A cache that cannot be read is rebuilt; one that cannot be written is
+there whole or not at all; an existing one is never rewritten (its key says what it holds). A cache that cannot be read is rebuilt and replaced; one that cannot be written is
 skipped (a read-only home only costs time). Sources other than the snapshots (`HARNESS_DATA_SOURCE`, the
 Hub) are never cached.
 """
@@ -102,6 +102,8 @@ def load_cached_index(
         index = read_index(path)
         if index is not None:
             return index, "cache"
+        if path.exists():  # there but unreadable (a disk fault, a killed copy by hand): replaced below
+            shutil.rmtree(path, ignore_errors=True)
     from harness.data import load_benchmark
 
     index = build_index([load_benchmark(name) for name in benchmarks], ngram=ngram, floor=floor)

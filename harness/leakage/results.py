@@ -205,10 +205,10 @@ def completeness(accounting: dict[str, Any], max_skipped: float = 0.0) -> dict[s
         why = "every file was empty" if not total and not accounting["file_faults"] else "see below"
         not_read.append(f"no record was read at all ({why})")
     for fault in accounting["file_faults"]:
-        after = f" after line {fault['line'] - 1}" if fault.get("line") else ""
-        not_read.append(
-            f"{fault['file']}: {fault['reason']}: nothing{after} could be read ({fault['detail']})"
-        )
+        detail = fault["detail"]
+        if "could be read" not in detail:
+            detail += "; nothing in it could be read" if fault.get("line") is None else ""
+        not_read.append(f"{fault['file']}: {fault['reason']}: {detail}")
     if skipped and fraction > max_skipped:
         reasons = ", ".join(f"{k} {v['count']:,}" for k, v in accounting["skipped_reasons"].items())
         first = next(iter(accounting["skipped_reasons"].values()))["examples"][:1]

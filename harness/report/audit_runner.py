@@ -216,9 +216,16 @@ def endpoint_model_name(config: AuditConfig) -> str:
     return ep.model or (f"{ep.serve}" if ep.serve else "")
 
 
+def _status_class(status: object) -> object:
+    """A capability's own status word ("leak", "incomplete", ...) as its class (harness.records.status)."""
+    from harness.records.status import STATUS_CLASS
+
+    return STATUS_CLASS.get(status, status) if isinstance(status, str) else status
+
+
 def overall_status(sections: dict[str, dict]) -> str:
     """error beats flagged beats clean: a release gate must not pass when a check could not run."""
-    statuses = [s.get("status") for s in sections.values()]
+    statuses = [_status_class(s.get("status")) for s in sections.values()]
     if any(st not in ("clean", "flagged") for st in statuses):
         return "error"
     return "flagged" if "flagged" in statuses else "clean"
@@ -241,8 +248,8 @@ def audit_headline(status: str, sections: dict[str, dict]) -> str:
     """One plain sentence for the top of the report."""
     if not sections:
         return "Nothing was configured to check."
-    flagged = [n for n, s in sections.items() if s.get("status") == "flagged"]
-    failed = [n for n, s in sections.items() if s.get("status") not in ("clean", "flagged")]
+    flagged = [n for n, s in sections.items() if _status_class(s.get("status")) == "flagged"]
+    failed = [n for n, s in sections.items() if _status_class(s.get("status")) not in ("clean", "flagged")]
     names = lambda ns: ", ".join(SECTION_TITLES.get(n, n).lower() for n in ns)  # noqa: E731
     if status == "clean":
         return f"No problem found: all {len(sections)} checks ({names(sections)}) came back clean."
@@ -520,7 +527,8 @@ def _call_section(
                 )  # the contract's type; "smollm2" stays "smollm2"
             if plan.runner == "verify" and plan.needs_scan:
                 leakage = run_dir / "scan" / "leakage.json"
-                if sections.get("scan", {}).get("status") in ("clean", "flagged") and leakage.is_file():
+                scan_status = _status_class(sections.get("scan", {}).get("status"))
+                if scan_status in ("clean", "flagged") and leakage.is_file():
                     kwargs["clean_from"] = leakage
             result = fn(out_dir=out_dir, progress=progress, **kwargs)
     except (Exception, SystemExit) as exc:
