@@ -137,6 +137,7 @@ def write_index(index: TestIndex, path: Path) -> None:
         "unit_segment": index.unit_segment,
         "unit_pos": index.unit_pos,
         "unit_len": index.unit_len,
+        "unit_anchor": index.unit_anchor,
         "unit_shared": index.unit_shared,
     }
     bits = {}
@@ -198,6 +199,7 @@ def read_index(path: Path) -> TestIndex | None:
         )
         index.unit_segment, index.unit_pos = a["unit_segment"], a["unit_pos"]
         index.unit_len, index.unit_shared = a["unit_len"], a["unit_shared"]
+        index.unit_anchor = a["unit_anchor"]
         for k in meta["lengths"]:
             index.keys[k], index.gids[k] = a[f"keys_{k}"], a[f"gids_{k}"]
             # The prefilter tables are read at random, once per window: copied into anonymous memory,
@@ -212,7 +214,8 @@ def read_index(path: Path) -> TestIndex | None:
 def _check(index: TestIndex) -> None:
     """Shapes that must agree in any index this module wrote (a truncated or mixed cache fails here)."""
     n_units, n_segs = index.unit_segment.size, len(index.segments.field)
-    if not (index.unit_pos.size == index.unit_len.size == index.unit_shared.size == n_units):
+    sizes = {index.unit_pos.size, index.unit_len.size, index.unit_shared.size, index.unit_anchor.size}
+    if sizes != {n_units}:
         raise ValueError("unit arrays disagree")
     if index.segments.item.size != n_segs or index.segments.offsets.size != n_segs + 1:
         raise ValueError("segment arrays disagree")

@@ -11,9 +11,12 @@ a finding.
 Evidence rule, per item and text (docs/scan.md):
 - a *long* match: a run of at least `ngram` consecutive words of one of the item's segments qualifies on
   its own (GPT-3's 13-gram rule), unless all its n-grams are stock phrasing (`index.BOILERPLATE_ITEMS`);
+- a *brief* match: a complete multiple-choice question under `floor` words (`index.BRIEF_MIN`+) qualifies
+  only with every one of its options chained next to it, in any order, under any labels;
 - a *short* match: a complete segment of `floor` .. `ngram`-1 words qualifies only with companions: at
   least two of the item's other fields (all of them if it has fewer) follow or precede it in the same text,
-  chained field by field with at most `COMPANION_GAP` words between them (room for "A)" or "Answer:"). A quiz page asking "How many books are in the New
+  chained field by field with at most `COMPANION_GAP` words between them, each an option label
+  (`LABEL_WORDS`: "A)", "(b)", "1.", "Option C:"), never a word of the item. A quiz page asking "How many books are in the New
   Testament?" is not the MMLU item; the same question with the item's options is. The exception is a
   continuation context (`STANDALONE_FIELDS`: HellaSwag's `ctx`), which qualifies alone: it runs from a
   caption sentence into the first words of the next ("... a field. it"), a shape that generic pages do not
@@ -33,7 +36,7 @@ from harness.leakage.index import TestIndex
 from harness.leakage.normalize import ASCII_FOLD, fold_bytes
 
 COMPANION_WINDOW = 100  # words around a match kept apart between pieces of a long text (core.pieces)
-COMPANION_GAP = 4  # words allowed between a short match and the next of the item's fields (labels)
+COMPANION_GAP = 4  # label words allowed between a short match and the next of the item's fields
 STANDALONE_FIELDS = frozenset({"ctx"})  # short fields that qualify without companions (see above)
 
 
@@ -117,14 +120,15 @@ def _verify(
     for p, u, t in zip(pos.tolist(), units.tolist(), texts.tolist(), strict=True):
         seg_id = int(index.unit_segment[u])
         at, length = int(index.unit_pos[u]), int(index.unit_len[u])
-        if p + length > first_word[t + 1]:
-            continue  # a short segment's anchor matched, but the segment would run past the text
+        begin = p - int(index.unit_anchor[u])  # a short unit is probed through a window inside it
+        if begin < first_word[t] or begin + length > first_word[t + 1]:
+            continue  # the anchor matched, but the whole unit would run past the text
         words = seg_words.get(seg_id)
         if words is None:
             words = seg_words[seg_id] = index.segments[seg_id].text.split()
-        if raw[starts[p] : ends[p + length - 1]].split() != words[at : at + length]:
-            continue  # hash collision
-        out.append((t, p - int(first_word[t]), u))
+        if raw[starts[begin] : ends[begin + length - 1]].split() != words[at : at + length]:
+            continue  # hash collision, or the anchor without the rest of the unit
+        out.append((t, begin - int(first_word[t]), u))
     return out
 
 
@@ -154,9 +158,10 @@ def _summarise(
             if length >= n:
                 diagonal.setdefault((seg, w - int(index.unit_pos[u])), []).append((w, not shared))
             else:
+                brief = length < index.floor  # a brief question: every option must be there
                 ok = not shared and (
-                    index.segments[seg].field in STANDALONE_FIELDS
-                    or _has_companions(item, seg, t, w, length, raw, starts, ends, first_word, index)
+                    (index.segments[seg].field in STANDALONE_FIELDS and not brief)
+                    or _has_companions(item, seg, t, w, length, raw, starts, ends, first_word, index, brief)
                 )
                 runs.append((w, length, seg, ok))
         for (seg, _), ws in diagonal.items():
@@ -196,12 +201,16 @@ def _has_companions(
     ends: np.ndarray,
     first_word: np.ndarray,
     index: TestIndex,
+    need_all: bool = False,
 ) -> bool:
-    """Whether enough of the item's other fields sit next to a short match (see the module docstring).
+    """Whether enough of the item's other fields sit next to a short match (see the module docstring):
+    two (or all, if fewer), or with `need_all` (a brief question) every one of them.
 
     Fields are chained outwards from the match, after it and before it: each must start (or end) within
-    `COMPANION_GAP` words of the previous one, which leaves room for labels ("A)", "(b)", "Answer:") but not
-    for a word that merely occurs somewhere on the page.
+    `COMPANION_GAP` words of the previous one, which leaves room for labels ("A)", "(b)", "1.", "Option
+    C:") but not for a word that merely occurs somewhere on the page. The labels are never words of the
+    item: whatever lettering, numbering, bullets or order the options are written in, the chain is the
+    same.
     """
     own_group = index.segments[seg].group
     fields: dict[int, list[list[bytes]]] = {}
@@ -210,8 +219,8 @@ def _has_companions(
         if segment.group != own_group:
             fields.setdefault(segment.group, []).append(segment.text.split())
     if not fields:
-        return True
-    need = min(2, len(fields))
+        return False  # nothing but the question: a quiz page that shares it is not the item
+    need = len(fields) if need_all else min(2, len(fields))
     budget = sum(max(len(v) for v in vs) for vs in fields.values()) + COMPANION_GAP * (len(fields) + 1)
     base, text_end = int(first_word[t]), int(first_word[t + 1])
     start, end = base + w, base + w + length
@@ -225,16 +234,21 @@ def _has_companions(
 
 
 def _chain(seq: list[bytes], fields: dict[int, list[list[bytes]]], used: set[int]) -> set[int]:
-    """Groups found one after another from the start of `seq`, each within COMPANION_GAP words."""
+    """Groups found one after another from the start of `seq`, each within COMPANION_GAP words, and those
+    words option labels only (`LABEL_WORDS`): on a page that lists other options under numbered labels,
+    an item whose options are "1", "2", "3", "4" must not find them in the labels."""
     used = set(used)
     pos = 0
     while True:
         best: tuple[int, int, int] | None = None  # (gap, -length, group)
+        room = 0  # label words from `pos` on: the gaps allowed
+        while room < COMPANION_GAP and pos + room < len(seq) and is_label(seq[pos + room]):
+            room += 1
         for group, variants in fields.items():
             if group in used:
                 continue
             for v in variants:
-                for gap in range(COMPANION_GAP + 1):
+                for gap in range(room + 1):
                     if best is not None and gap > best[0]:
                         break
                     if seq[pos + gap : pos + gap + len(v)] == v:
@@ -245,3 +259,17 @@ def _chain(seq: list[bytes], fields: dict[int, list[list[bytes]]], used: set[int
             return used
         used.add(best[2])
         pos += best[0] - best[1]
+
+
+# Words that option labels and their headings normalise to: "A)", "(b)", "1.", "iv)", "Option C:",
+# "Answer choices:". Only these may stand between a short field and its companions.
+LABEL_WORDS = frozenset(
+    [chr(c).encode() for c in range(ord("a"), ord("h") + 1)]
+    + [str(i).encode() for i in range(1, 11)]
+    + [r.encode() for r in ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x")]
+    + [w.encode() for w in ("option", "options", "choice", "choices", "answer", "answers", "or", "and")]
+)
+
+
+def is_label(word: bytes) -> bool:
+    return word in LABEL_WORDS

@@ -30,7 +30,7 @@ def same_index(a, b) -> None:
     for k in a.lengths:
         assert np.array_equal(a.keys[k], b.keys[k]) and np.array_equal(a.gids[k], b.gids[k])
         assert a.tables[k][0] == b.tables[k][0] and np.array_equal(a.tables[k][1], b.tables[k][1])
-    for name in ("unit_segment", "unit_pos", "unit_len", "unit_shared"):
+    for name in ("unit_segment", "unit_pos", "unit_len", "unit_anchor", "unit_shared"):
         assert np.array_equal(getattr(a, name), getattr(b, name))
     assert list(a.segments) == list(b.segments) and list(a.items) == list(b.items)
 
