@@ -66,6 +66,13 @@ def scan(
         int,
         typer.Option(min=1, help="Records larger than this are skipped (and counted), not held in memory."),
     ] = 256 * 1024**2,
+    profile: Annotated[
+        bool,
+        typer.Option(
+            help="Also profile the corpus per file and overall: gzip compression ratio per record, "
+            "exact-duplicate rate, record length (in leakage.json and summary.md)."
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Scan training data for test-set leakage: n-gram overlap of a corpus against the test sets.
@@ -105,6 +112,7 @@ def scan(
             floor=floor,
             max_record_bytes=max_record_bytes,
             max_skipped=max_skipped,
+            profile=profile,
         )
     except (ScanInputError, FieldPathError, ScanFaultError, ResumeError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

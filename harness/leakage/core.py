@@ -24,6 +24,7 @@ from harness.leakage.index import TestIndex
 from harness.leakage.inputs import Shard
 from harness.leakage.matcher import COMPANION_WINDOW, Evidence, match_texts
 from harness.leakage.normalize import char_offset, word_bytes
+from harness.leakage.profile import CorpusProfile
 from harness.leakage.readers import DEFAULT_MAX_RECORD_BYTES, Accounting, ReadOptions, ShardReader
 
 EXCERPT_BEFORE = 200  # characters of training text kept before a match
@@ -41,6 +42,7 @@ class ScanOptions:
     strict: bool = False
     batch_chars: int = 1 << 18
     piece_chars: int = 1 << 20
+    profile: bool = False  # also measure the corpus profile (`profile.CorpusProfile`)
 
 
 @dataclass
@@ -78,6 +80,7 @@ class ShardResult:
     accounting: Accounting
     words: int = 0
     timing: dict[str, float] = field(default_factory=dict)
+    profile: CorpusProfile | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +90,7 @@ class ShardResult:
             "accounting": self.accounting.to_dict(),
             "words": self.words,
             "timing": self.timing,
+            "profile": self.profile.to_dict() if self.profile is not None else None,
         }
 
     @classmethod
@@ -103,6 +107,7 @@ class ShardResult:
             accounting=Accounting.from_dict(shard.file.name, d["accounting"]),
             words=int(d["words"]),
             timing=dict(d.get("timing") or {}),
+            profile=CorpusProfile.from_dict(d["profile"]) if d.get("profile") else None,
         )
 
 
@@ -158,7 +163,11 @@ def scan_shard(
     size = 0
     reported = 0
     piece_chars = options.piece_chars
+    profile = CorpusProfile() if options.profile else None
     for record in reader.records():
+        if profile is not None:
+            texts_of = record.texts
+            profile.add(texts_of[0][1] if len(texts_of) == 1 else "\n".join(t for _, t in texts_of))
         for name, text in record.texts:
             if len(text) <= piece_chars:  # the common case, without the generator
                 texts.append(text)
@@ -195,6 +204,7 @@ def scan_shard(
         findings=acc.findings,
         accounting=reader.acct,
         words=acc.words,
+        profile=profile,
         timing={
             "seconds": round(time.monotonic() - t0, 3),
             "cpu_seconds": round(time.process_time() - c0, 3),

@@ -230,6 +230,8 @@ def render_summary(record: dict[str, Any]) -> str:
         )
     if a.get("files_ignored"):
         lines.append(f"- files ignored (unsupported type): {len(a['files_ignored'])}")
+    if record.get("profile"):
+        lines += render_profile(record["profile"])
     c = record["config"]
     lines += [
         "",
@@ -241,3 +243,36 @@ def render_summary(record: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def render_profile(profile: dict[str, Any]) -> list[str]:
+    """The corpus profile as Markdown: a table per file and overall, and the compression-ratio histogram."""
+    lines = ["", "## Corpus profile", ""]
+    lines += [
+        "| file | records | exact duplicates | length p50 (bytes) | p95 | compression ratio p50 | p5-p95 | sampled |",
+        "|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for name, p in [*((f["file"], f) for f in profile["per_file"]), ("all files", profile["overall"])]:
+        ln, cr = p["length_bytes"], p["compression_ratio"]
+        lines.append(
+            f"| {_md(name)} | {p['records']:,} | {p['exact_duplicates']:,} ({p['exact_duplicate_rate']:.2%}) | "
+            f"{ln['p50']} | {ln['p95']} | {cr['p50']} | {cr['p5']}-{cr['p95']} | {cr['sampled_records']:,} |"
+        )
+    hist = profile["overall"]["compression_ratio"]["histogram"]
+    counts, edges = hist["counts"], hist["edges"]
+    if sum(counts):
+        lines += [
+            "",
+            "Compression ratio per record (all files; compressed / raw, DEFLATE level 1):",
+            "",
+            "```",
+        ]
+        top = max(counts)
+        for i, n in enumerate(counts):
+            if not n:
+                continue
+            label = f"{edges[i]:.3f}-{edges[i + 1]:.3f}" if i + 1 < len(edges) else f">= {edges[-1]:.3f}"
+            lines.append(f"{label:>13} {'#' * max(1, round(40 * n / top)):<40} {n:,}")
+        lines.append("```")
+    lines += ["", _md(profile["method"]["compression"]) + "."]
+    return lines

@@ -37,6 +37,7 @@ from harness.leakage.index import BOILERPLATE_ITEMS, HASH_VERSION, TestIndex
 from harness.leakage.index_cache import load_cached_index
 from harness.leakage.inputs import DEFAULT_SHARD_BYTES, expand_inputs, plan_shards
 from harness.leakage.matcher import COMPANION_GAP
+from harness.leakage.profile import CorpusProfile, profile_record
 from harness.leakage.readers import DEFAULT_MAX_RECORD_BYTES
 from harness.leakage.report import write_outputs
 from harness.leakage.results import (
@@ -76,6 +77,7 @@ def run_scan(
     shard_bytes: int = DEFAULT_SHARD_BYTES,
     index: TestIndex | None = None,
     max_skipped: float = 0.0,
+    profile: bool = False,
 ) -> dict[str, Any]:
     """Scan training data for test items; write the outputs under `out_dir`; return the record.
 
@@ -84,6 +86,7 @@ def run_scan(
     `checkpoint.ResumeError` when resuming into a folder written with other settings; in each case but
     the last, `out_dir/leakage.json` says `failed` and why. `max_skipped` is the fraction of skipped
     records the status tolerates before it says `incomplete` (damaged files and empty scans never pass).
+    `profile` adds the corpus profile (`profile.py`) to the record.
     """
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
     if not 0.0 <= max_skipped <= 1.0:
@@ -106,6 +109,7 @@ def run_scan(
             shard_bytes=shard_bytes,
             index=index,
             max_skipped=max_skipped,
+            profile=profile,
         )
     except ResumeError:
         raise  # the folder belongs to another scan: leave it as it is
@@ -150,6 +154,7 @@ def _run_scan(
     shard_bytes: int,
     index: TestIndex | None,
     max_skipped: float,
+    profile: bool,
 ) -> dict[str, Any]:
     t0 = time.monotonic()
     started = datetime.now(UTC)
@@ -166,7 +171,9 @@ def _run_scan(
     ):
         raise ValueError("the given index was built for other benchmarks or another n")
     t_index = time.monotonic()
-    options = ScanOptions(fields=field_list, max_record_bytes=max_record_bytes, strict=strict)
+    options = ScanOptions(
+        fields=field_list, max_record_bytes=max_record_bytes, strict=strict, profile=profile
+    )
     shards = plan_shards(files, shard_bytes)
     settings = {
         "index": index.fingerprint(),
@@ -175,6 +182,7 @@ def _run_scan(
         "piece_chars": options.piece_chars,
         "shard_bytes": shard_bytes,
         "hash_version": HASH_VERSION,
+        "profile": profile,
     }
     checkpoints = Checkpoints(out_dir, settings, resume)
     results: dict[str, ShardResult] = checkpoints.load({s.key for s in shards}) if resume else {}
@@ -213,6 +221,7 @@ def _run_scan(
             "fields": list(field_list) if field_list else None,
             "max_record_bytes": max_record_bytes,
             "max_skipped": max_skipped,
+            "profile": profile,
             "companion_gap": COMPANION_GAP,
             "dirty_rule": DIRTY_RULE.format(
                 ngram=index.ngram,
@@ -246,8 +255,20 @@ def _run_scan(
             "words": sum(r.words for r in ordered),
         },
     }
+    if profile:
+        record["profile"] = _profile(ordered)
     write_outputs(out_dir, record, index, record_examples=RECORD_EXAMPLES)
     return record
+
+
+def _profile(results: list[ShardResult]) -> dict[str, Any]:
+    """The corpus profile, per file (its shards merged) and overall."""
+    by_file: dict[int, tuple[str, CorpusProfile]] = {}
+    for r in results:
+        prof = r.profile or CorpusProfile()
+        name, have = by_file.get(r.shard.file_index, (r.shard.file.name, CorpusProfile()))
+        by_file[r.shard.file_index] = (name, have.merge(prof))
+    return profile_record([by_file[i] for i in sorted(by_file)])
 
 
 def _core() -> str:
