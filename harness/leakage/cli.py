@@ -73,6 +73,13 @@ def scan(
             "exact-duplicate rate, record length (in leakage.json and summary.md)."
         ),
     ] = False,
+    rephrased: Annotated[
+        bool,
+        typer.Option(
+            help="Second stage: also find test items rewritten in other words (content words, a fuzzy "
+            "score, GSM8K's numbers), reported apart with their scores. Slower."
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Scan training data for test-set leakage: n-gram overlap of a corpus against the test sets.
@@ -113,6 +120,7 @@ def scan(
             max_record_bytes=max_record_bytes,
             max_skipped=max_skipped,
             profile=profile,
+            rephrased=rephrased,
         )
     except (ScanInputError, FieldPathError, ScanFaultError, ResumeError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

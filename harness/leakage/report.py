@@ -230,6 +230,8 @@ def render_summary(record: dict[str, Any]) -> str:
         )
     if a.get("files_ignored"):
         lines.append(f"- files ignored (unsupported type): {len(a['files_ignored'])}")
+    if record.get("rephrased") is not None:
+        lines += render_rephrased(record["rephrased"])
     if record.get("profile"):
         lines += render_profile(record["profile"])
     c = record["config"]
@@ -275,4 +277,26 @@ def render_profile(profile: dict[str, Any]) -> list[str]:
             lines.append(f"{label:>13} {'#' * max(1, round(40 * n / top)):<40} {n:,}")
         lines.append("```")
     lines += ["", _md(profile["method"]["compression"]) + "."]
+    return lines
+
+
+def render_rephrased(found: list[dict[str, Any]]) -> list[str]:
+    """The rephrase stage's matches (items not found verbatim), with their scores and places."""
+    lines = ["", f"## Rephrased items ({len(found)})", ""]
+    if not found:
+        return [*lines, "None: no test item was found rephrased (beyond those found verbatim)."]
+    lines += [
+        "| item | score | numbers present | numbers in order | shared words | records | where | excerpt |",
+        "|---|---:|---|---:|---:|---:|---|---|",
+    ]
+    for r in found:
+        w = r["where"]
+        place = f"{w['file']}, record {w['record']}" + (
+            f", line {w['line']}" if w.get("line") is not None else ""
+        )
+        excerpt = r["excerpt"] if len(r["excerpt"]) <= EXCERPT_MD else r["excerpt"][:EXCERPT_MD] + "…"
+        lines.append(
+            f"| {_md(r['item_id'])} | {r['score']} | {r['numbers_present']} | {r['numbers_in_order']} | "
+            f"{r['shared_words']} | {r['records']} | {_md(place)} | {_md(excerpt)} |"
+        )
     return lines

@@ -293,6 +293,51 @@ def merge_items(index: TestIndex, results: Sequence[ShardResult]) -> list[dict[s
     return out
 
 
+def merge_rephrased(
+    index: TestIndex, results: Sequence[ShardResult], dirty: set[str]
+) -> list[dict[str, Any]]:
+    """Items matched by the rephrase stage and not dirty by n-grams: the best score, its place, and in how
+    many records they matched (in index order)."""
+    offsets = _offsets(results)
+    best: dict[int, tuple[tuple[float, int, int, int], Any, int]] = {}
+    records: dict[int, int] = {}
+    for r in results:
+        lines, base = offsets[r.shard.key]
+        for item, f in (r.rephrased or {}).items():
+            records[item] = records.get(item, 0) + f.records
+            rank = (-f.score, r.shard.file_index, f.record + base, f.offset)
+            if item not in best or rank < best[item][0]:
+                best[item] = (rank, f, lines)
+    out = []
+    names = {r.shard.file_index: r.shard.file.name for r in results}
+    for item in sorted(best):
+        it = index.items[item]
+        if it.item_id in dirty:
+            continue
+        rank, f, lines = best[item]
+        out.append(
+            {
+                "item_id": it.item_id,
+                "benchmark": it.benchmark,
+                "score": f.score,
+                "numbers_in_order": f.numbers_in_order,
+                "numbers_present": f.numbers_present,
+                "shared_words": f.shared_words,
+                "records": records[item],
+                "where": {
+                    "file": names[rank[1]],
+                    "record": rank[2],
+                    "line": None if f.line is None else f.line + lines,
+                    "field": f.field,
+                    "offset": f.offset,
+                },
+                "excerpt": f.excerpt,
+                "excerpt_offset": f.excerpt_offset,
+            }
+        )
+    return out
+
+
 def benchmark_counts(index: TestIndex, items: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     counts: dict[str, dict[str, Any]] = {}
     for name, meta in index.benchmarks.items():
@@ -316,9 +361,10 @@ def benchmark_counts(index: TestIndex, items: Sequence[dict[str, Any]]) -> dict[
 
 
 def scan_status(benchmarks: dict[str, dict[str, Any]], complete: dict[str, Any]) -> str:
-    """`leak` when any item is dirty (a finding stands whatever was not read), else `incomplete` when
-    something was not read, else `clean` (words of harness.records.status: flagged, unresolved, clean)."""
-    if any(b["dirty"] for b in benchmarks.values()):
+    """`leak` when any item is dirty or, under --rephrased, matched rephrased (a finding stands whatever was
+    not read), else `incomplete` when something was not read, else `clean` (words of
+    harness.records.status: flagged, unresolved, clean)."""
+    if any(b["dirty"] or b.get("rephrased") for b in benchmarks.values()):
         return "leak"
     return "clean" if complete["complete"] else "incomplete"
 
@@ -335,13 +381,18 @@ def headline(
     tail = f"; {skipped:,} records could not be read (see accounting)" if skipped else ""
     if accounting["file_faults"]:
         tail += f"; {len(accounting['file_faults'])} file(s) were damaged"
-    if not dirty:
+    if not dirty and not any(b.get("rephrased") for b in benchmarks.values()):
         if complete is not None and not complete["complete"]:
             return (
                 f"No test item of {len(benchmarks)} benchmark(s) ({total:,} items) was found in what could be "
                 f"read, {size} of training data ({records}){tail}; what was not read was not checked."
             )
         return f"No test item of {len(benchmarks)} benchmark(s) ({total:,} items) was found in {size} of training data ({records}){tail}."
+    reph = sum(b.get("rephrased", 0) for b in benchmarks.values())
+    if reph:
+        tail = f"; {reph:,} more item(s) were found rephrased (see rephrased)" + tail
+    if not dirty and reph:
+        return f"No test item was found verbatim in {size} of training data ({records}){tail}."
     parts = ", ".join(f"{k} {v:,}" for k, v in dirty.items())
     n = sum(dirty.values())
     return f"{n:,} of {total:,} test items were found in {size} of training data ({records}): {parts}{tail}."

@@ -39,6 +39,8 @@ from harness.leakage.inputs import DEFAULT_SHARD_BYTES, expand_inputs, plan_shar
 from harness.leakage.matcher import COMPANION_GAP
 from harness.leakage.profile import CorpusProfile, profile_record
 from harness.leakage.readers import DEFAULT_MAX_RECORD_BYTES
+from harness.leakage.rephrase import RULE_VERSION as REPHRASE_RULE_VERSION
+from harness.leakage.rephrase import rephrase_config
 from harness.leakage.report import write_outputs
 from harness.leakage.results import (
     DIRTY_RULE,
@@ -47,6 +49,7 @@ from harness.leakage.results import (
     headline,
     merge_accounting,
     merge_items,
+    merge_rephrased,
     scan_status,
 )
 from harness.records.files import atomic_write_text, write_json
@@ -78,6 +81,7 @@ def run_scan(
     index: TestIndex | None = None,
     max_skipped: float = 0.0,
     profile: bool = False,
+    rephrased: bool = False,
 ) -> dict[str, Any]:
     """Scan training data for test items; write the outputs under `out_dir`; return the record.
 
@@ -86,7 +90,8 @@ def run_scan(
     `checkpoint.ResumeError` when resuming into a folder written with other settings; in each case but
     the last, `out_dir/leakage.json` says `failed` and why. `max_skipped` is the fraction of skipped
     records the status tolerates before it says `incomplete` (damaged files and empty scans never pass).
-    `profile` adds the corpus profile (`profile.py`) to the record.
+    `profile` adds the corpus profile (`profile.py`) to the record; `rephrased` runs the second stage
+    that finds rephrased test items (`rephrase.py`) and lists them under `rephrased`.
     """
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
     if not 0.0 <= max_skipped <= 1.0:
@@ -110,6 +115,7 @@ def run_scan(
             index=index,
             max_skipped=max_skipped,
             profile=profile,
+            rephrased=rephrased,
         )
     except ResumeError:
         raise  # the folder belongs to another scan: leave it as it is
@@ -155,6 +161,7 @@ def _run_scan(
     index: TestIndex | None,
     max_skipped: float,
     profile: bool,
+    rephrased: bool,
 ) -> dict[str, Any]:
     t0 = time.monotonic()
     started = datetime.now(UTC)
@@ -172,7 +179,11 @@ def _run_scan(
         raise ValueError("the given index was built for other benchmarks or another n")
     t_index = time.monotonic()
     options = ScanOptions(
-        fields=field_list, max_record_bytes=max_record_bytes, strict=strict, profile=profile
+        fields=field_list,
+        max_record_bytes=max_record_bytes,
+        strict=strict,
+        profile=profile,
+        rephrased=rephrased,
     )
     shards = plan_shards(files, shard_bytes)
     settings = {
@@ -183,6 +194,7 @@ def _run_scan(
         "shard_bytes": shard_bytes,
         "hash_version": HASH_VERSION,
         "profile": profile,
+        "rephrased": rephrased and REPHRASE_RULE_VERSION,
     }
     checkpoints = Checkpoints(out_dir, settings, resume)
     results: dict[str, ShardResult] = checkpoints.load({s.key for s in shards}) if resume else {}
@@ -206,6 +218,11 @@ def _run_scan(
     accounting = merge_accounting(ordered, files, ignored)
     counts = benchmark_counts(index, items)
     complete = completeness(accounting, max_skipped)
+    rephrased_items = None
+    if rephrased:
+        rephrased_items = merge_rephrased(index, ordered, {i["item_id"] for i in items if i["dirty"]})
+        for name, c in counts.items():
+            c["rephrased"] = sum(1 for r in rephrased_items if r["benchmark"] == name)
     record: dict[str, Any] = {
         "status": scan_status(counts, complete),
         "headline": headline(counts, accounting, complete),
@@ -222,6 +239,7 @@ def _run_scan(
             "max_record_bytes": max_record_bytes,
             "max_skipped": max_skipped,
             "profile": profile,
+            "rephrased": rephrase_config() if rephrased else False,
             "companion_gap": COMPANION_GAP,
             "dirty_rule": DIRTY_RULE.format(
                 ngram=index.ngram,
@@ -257,6 +275,8 @@ def _run_scan(
     }
     if profile:
         record["profile"] = _profile(ordered)
+    if rephrased_items is not None:
+        record["rephrased"] = rephrased_items
     write_outputs(out_dir, record, index, record_examples=RECORD_EXAMPLES)
     return record
 
