@@ -69,7 +69,7 @@ def reorder(text: str, rng: random.Random) -> str:
         if len(rest) > 1:
             k = rng.randrange(1, len(rest))
             rest = rest[k:] + rest[:k]
-        sents = [last, *rest] if last.endswith("?") else rest + [last]
+        sents = [last, *rest] if last.endswith("?") else [*rest, last]
     swapped = []
     for s in sents:
         m = re.match(r"^(.*?), and (.*?)([.?!])$", s)

@@ -25,6 +25,7 @@ from harness.leakage.inputs import Shard
 from harness.leakage.matcher import COMPANION_WINDOW, Evidence, match_texts
 from harness.leakage.normalize import char_offset, word_bytes
 from harness.leakage.profile import CorpusProfile
+from harness.leakage.readers import DEFAULT_MAX_RECORD_BYTES, Accounting, ReadOptions, ShardReader
 from harness.leakage.rephrase import RephraseIndex, find_rephrased
 
 _REPHRASE_INDEXES: dict[str, RephraseIndex] = {}
@@ -38,8 +39,6 @@ def rephrase_index(index: TestIndex) -> RephraseIndex:
         _REPHRASE_INDEXES[key] = RephraseIndex.build(index)
     return _REPHRASE_INDEXES[key]
 
-
-from harness.leakage.readers import DEFAULT_MAX_RECORD_BYTES, Accounting, ReadOptions, ShardReader
 
 EXCERPT_BEFORE = 200  # characters of training text kept before a match
 EXCERPT_MAX = 1200  # characters of training text kept in all
