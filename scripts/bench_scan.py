@@ -3,6 +3,8 @@ code on the same corpus for a side-by-side ratio.
 
     .venv/bin/python scripts/bench_scan.py                 # 300 MB corpus in /tmp/harness-bench
     .venv/bin/python scripts/bench_scan.py --mb 100 --janitor-mb 10 --out /tmp/bench
+    .venv/bin/python scripts/bench_scan.py --mb 50 --files 1 --workers 1 --options   # whole process, 50 MB
+    .venv/bin/python scripts/bench_scan.py --mb 60 --files 4 --engines local,ray       # 2 workers vs 1
 
 What it does (docs/scan.md reports the figures):
 1. Generates a corpus of `--mb` MB of web-like JSON Lines ({"url", "date", "text"}; 4 files): pages of
@@ -11,9 +13,12 @@ What it does (docs/scan.md reports the figures):
    quotes, dashes, accented words and a little CJK on some pages (the slower Unicode path), a long tail of
    page lengths, and six planted test items (verbatim, reformatted, cut) whose detection it checks.
    Deterministic (fixed seed), and reused when already there.
-2. Runs `harness scan` on it as a subprocess with 1 worker and with 2 workers, reading the throughput of the
-   scan phase (index build excluded) and end to end, and the peak resident memory: of the largest process
-   (getrusage) and of the whole process tree (sampled with psutil every 50 ms).
+2. Runs `harness scan` on it as a subprocess with 1 worker and with 2 workers (`--engines local,ray`: on
+   each engine), reading the throughput of the scan phase (index excluded) and end to end, the start-up
+   (everything but the shards' own time), MB per CPU-second of the shards (what one unshared core does),
+   and the peak resident memory: of the largest process (getrusage) and of the whole process tree (sampled
+   with psutil every 50 ms). The index is loaded from its on-disk cache (a first, untimed run builds it).
+   With `--options`, also `--profile` and `--rephrased` (1 worker), and their CPU time against the plain scan.
 3. Runs lm-eval's Janitor (`lm_eval/decontamination/janitor.py`, the code its decontamination uses to
    register test-set 13-grams and clean training documents; its C++ helper is not built by pip, so it
    runs in its Python mode as installed) on the first `--janitor-mb` MB of the same corpus with the same
@@ -260,7 +265,7 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def run_harness(paths: list[Path], out: Path, workers: int) -> dict:
+def run_harness(paths: list[Path], out: Path, workers: int, engine: str = "local", extra: tuple = ()) -> dict:
     import resource
 
     cmd = [
@@ -273,7 +278,10 @@ def run_harness(paths: list[Path], out: Path, workers: int) -> dict:
         str(out),
         "--workers",
         str(workers),
+        "--engine",
+        engine,
         "--no-progress",
+        *extra,
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.monotonic()
@@ -299,6 +307,12 @@ def run_harness(paths: list[Path], out: Path, workers: int) -> dict:
     mb = sum(p.stat().st_size for p in paths) / 1e6
     scan_s = record["timing"]["seconds"] - record["timing"]["index_seconds"]
     return {
+        "engine": engine,
+        "options": list(extra),
+        "core": record["execution"].get("core"),
+        "index_from": record["execution"].get("index"),
+        # start-up: everything but the shards' own time (interpreter, imports, index, planning, outputs)
+        "startup_seconds": round(wall - record["timing"]["shard_seconds"] / max(1, workers), 2),
         "workers": workers,
         "megabytes": round(mb, 1),
         "wall_seconds": round(wall, 2),
@@ -370,8 +384,17 @@ def main() -> None:
     )
     ap.add_argument("--out", type=Path, default=Path("/tmp/harness-bench"))
     ap.add_argument("--workers", default="1,2", help="worker counts to run harness scan with")
+    ap.add_argument("--files", type=int, default=4, help="files the corpus is written in")
+    ap.add_argument("--engines", default="local", help="engines to run: local, ray or local,ray")
+    ap.add_argument("--options", action="store_true", help="also time --profile and --rephrased (1 worker)")
     args = ap.parse_args()
-    corpus, planted = generate(args.out / "corpus", args.mb)
+    corpus, planted = generate(args.out / f"corpus-{args.files}", args.mb, files=args.files)
+    # The index cache: built (and cached) by a first run if needed, so that every timed run loads it.
+    warm = subprocess.run(
+        [sys.executable, "-c", "from harness.leakage.index import load_index; from harness.leakage.scan import "
+         "DEFAULT_BENCHMARKS; load_index(list(DEFAULT_BENCHMARKS))"], cwd=ROOT, check=True
+    )  # fmt: skip
+    del warm
     summary: dict = {
         "corpus": {
             "files": [str(p) for p in corpus],
@@ -381,11 +404,26 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()},
         "harness": [],
     }
-    for w in [int(x) for x in args.workers.split(",")]:
-        res = run_harness(corpus, args.out / f"scan-w{w}", w)
-        res["planted_found"] = sorted(set(planted) & set(res["dirty_items"]))
-        summary["harness"].append(res)
-        print(json.dumps(res), flush=True)
+    for engine in args.engines.split(","):
+        for w in [int(x) for x in args.workers.split(",")]:
+            res = run_harness(corpus, args.out / f"scan-{engine}-w{w}", w, engine)
+            res["planted_found"] = sorted(set(planted) & set(res["dirty_items"]))
+            summary["harness"].append(res)
+            print(json.dumps(res), flush=True)
+    for engine in args.engines.split(","):
+        runs = {r["workers"]: r for r in summary["harness"] if r["engine"] == engine}
+        if 1 in runs and 2 in runs:
+            # efficiency of 2 workers against 1: speed-up / 2 (wall clock of the scan phase)
+            summary[f"{engine}_two_worker_efficiency"] = round(
+                runs[1]["scan_seconds"] / runs[2]["scan_seconds"] / 2, 3
+            )
+    if args.options:
+        base = next(r for r in summary["harness"] if r["workers"] == 1 and r["engine"] == "local")
+        for flag in ("--profile", "--rephrased"):
+            res = run_harness(corpus, args.out / f"scan{flag}", 1, "local", (flag,))
+            res["cpu_seconds_vs_plain"] = round(res["shard_cpu_seconds"] / base["shard_cpu_seconds"], 3)
+            summary["harness"].append(res)
+            print(json.dumps(res), flush=True)
     jan = run_janitor(corpus, args.janitor_mb)
     summary["janitor"] = jan
     one = summary["harness"][0]

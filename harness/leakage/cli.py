@@ -41,8 +41,20 @@ def scan(
         Path | None, typer.Option(help="Output folder (default: reports/scan-<UTC time>/).")
     ] = None,
     fail_on_leak: Annotated[
-        bool, typer.Option(help="Exit with status 1 when any test item is dirty.")
+        bool,
+        typer.Option(
+            help="Gate: exit 1 when any test item is dirty, else 3 when the scan is incomplete, else 0."
+        ),
     ] = False,
+    max_skipped: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Fraction of skipped records tolerated before the scan is INCOMPLETE (damaged files and "
+            "scans that read nothing never pass).",
+        ),
+    ] = 0.0,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted scan into the same --out.")] = False,
     strict: Annotated[
         bool, typer.Option(help="Stop at the first unreadable record instead of counting it.")
@@ -54,15 +66,31 @@ def scan(
         int,
         typer.Option(min=1, help="Records larger than this are skipped (and counted), not held in memory."),
     ] = 256 * 1024**2,
+    profile: Annotated[
+        bool,
+        typer.Option(
+            help="Also profile the corpus per file and overall: gzip compression ratio per record, "
+            "exact-duplicate rate, record length (in leakage.json and summary.md)."
+        ),
+    ] = False,
+    rephrased: Annotated[
+        bool,
+        typer.Option(
+            help="Second stage: also find test items rewritten in other words (content words, a fuzzy "
+            "score, GSM8K's numbers), reported apart with their scores. Slower."
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Scan training data for test-set leakage: n-gram overlap of a corpus against the test sets.
 
     Writes leakage.json, items.parquet, summary.md and clean/<benchmark>.txt under --out.
-    Exit status: 0 done (1 with --fail-on-leak when an item is dirty); 2 the scan could not run.
+    Status: CLEAN, LEAK, or INCOMPLETE when something could not be read (never CLEAN then).
+    Exit status: 0 done, 2 the scan could not run; with --fail-on-leak, 1 LEAK, 3 INCOMPLETE, 0 CLEAN.
     """
     from harness.leakage import FieldPathError, ResumeError, ScanFaultError, ScanInputError
     from harness.leakage.scan import default_out_dir, run_scan
+    from harness.records.status import exit_code
 
     if engine not in ("local", "ray"):
         console.print(f"[red]--engine must be local or ray, not {escape(engine)}[/red]")
@@ -90,13 +118,21 @@ def scan(
             strict=strict,
             floor=floor,
             max_record_bytes=max_record_bytes,
+            max_skipped=max_skipped,
+            profile=profile,
+            rephrased=rephrased,
         )
     except (ScanInputError, FieldPathError, ScanFaultError, ResumeError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        console.print(f"[red]scan failed:[/red] {escape(str(message))}", soft_wrap=True)
+        console.print(f"[red]FAILED: scan could not run:[/red] {escape(str(message))}", soft_wrap=True)
         raise typer.Exit(2) from None
-    style = "bold red" if record["status"] == "flagged" else "green"
-    console.print(f"[{style}]{record['status'].upper()}[/]: {escape(record['headline'])}", soft_wrap=True)
+    status = record["status"]
+    style = {"leak": "bold red", "incomplete": "bold yellow"}.get(status, "green")
+    console.print(f"[{style}]{status.upper()}[/]: {escape(record['headline'])}", soft_wrap=True)
+    for reason in record["completeness"]["not_read"]:
+        console.print(f"  not read: {escape(reason)}", soft_wrap=True)
     console.print(f"wrote {escape(str(out_dir))}/leakage.json, items.parquet, summary.md, clean/")
-    if fail_on_leak and record["status"] == "flagged":
-        raise typer.Exit(1)
+    if fail_on_leak:
+        code = exit_code(status)
+        if code:
+            raise typer.Exit(code)

@@ -18,14 +18,27 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from rapidfuzz import fuzz
 
 from harness.leakage.fields import parse_field
 from harness.leakage.index import TestIndex
 from harness.leakage.inputs import Shard
 from harness.leakage.matcher import COMPANION_WINDOW, Evidence, match_texts
 from harness.leakage.normalize import char_offset, word_bytes
+from harness.leakage.profile import CorpusProfile
 from harness.leakage.readers import DEFAULT_MAX_RECORD_BYTES, Accounting, ReadOptions, ShardReader
+from harness.leakage.rephrase import RephraseIndex, find_rephrased
+
+_REPHRASE_INDEXES: dict[str, RephraseIndex] = {}
+
+
+def rephrase_index(index: TestIndex) -> RephraseIndex:
+    """The rephrase stage's index for `index`, built once per process (a second or two)."""
+    key = index.fingerprint()
+    if key not in _REPHRASE_INDEXES:
+        _REPHRASE_INDEXES.clear()
+        _REPHRASE_INDEXES[key] = RephraseIndex.build(index)
+    return _REPHRASE_INDEXES[key]
+
 
 EXCERPT_BEFORE = 200  # characters of training text kept before a match
 EXCERPT_MAX = 1200  # characters of training text kept in all
@@ -42,6 +55,8 @@ class ScanOptions:
     strict: bool = False
     batch_chars: int = 1 << 18
     piece_chars: int = 1 << 20
+    profile: bool = False  # also measure the corpus profile (`profile.CorpusProfile`)
+    rephrased: bool = False  # also run the rephrased-item stage (`rephrase.find_rephrased`)
 
 
 @dataclass
@@ -72,6 +87,23 @@ class Finding:
 
 
 @dataclass
+class Rephrased:
+    """One item's rephrased matches within one shard: the best-scoring place, and how many records."""
+
+    score: float
+    numbers_in_order: float | None
+    numbers_present: bool | None
+    shared_words: int
+    records: int
+    record: int
+    line: int | None
+    field: str
+    offset: int
+    excerpt: str
+    excerpt_offset: int
+
+
+@dataclass
 class ShardResult:
     shard: Shard
     units: np.ndarray  # unit ids found in the shard (sorted, unique)
@@ -79,6 +111,8 @@ class ShardResult:
     accounting: Accounting
     words: int = 0
     timing: dict[str, float] = field(default_factory=dict)
+    profile: CorpusProfile | None = None
+    rephrased: dict[int, Rephrased] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +122,10 @@ class ShardResult:
             "accounting": self.accounting.to_dict(),
             "words": self.words,
             "timing": self.timing,
+            "profile": self.profile.to_dict() if self.profile is not None else None,
+            "rephrased": {str(k): asdict(v) for k, v in sorted(self.rephrased.items())}
+            if self.rephrased is not None
+            else None,
         }
 
     @classmethod
@@ -104,6 +142,10 @@ class ShardResult:
             accounting=Accounting.from_dict(shard.file.name, d["accounting"]),
             words=int(d["words"]),
             timing=dict(d.get("timing") or {}),
+            profile=CorpusProfile.from_dict(d["profile"]) if d.get("profile") else None,
+            rephrased={int(k): Rephrased(**v) for k, v in d["rephrased"].items()}
+            if d.get("rephrased") is not None
+            else None,
         )
 
 
@@ -149,15 +191,36 @@ def scan_shard(
     t0, c0 = time.monotonic(), time.process_time()
     fields = tuple(parse_field(f) for f in options.fields) if options.fields else None
     min_chars = 2 * index.floor - 1
-    reader = ShardReader(shard, ReadOptions(fields, options.max_record_bytes, min_chars, options.strict))
-    acc = _Accumulator(index)
+    first = shard.file_index == 0 and shard.part == 0
+    reader = ShardReader(
+        shard, ReadOptions(fields, options.max_record_bytes, min_chars, options.strict, check_fields=first)
+    )
+    acc = _Accumulator(index, rephrase_index(index) if options.rephrased else None)
     texts: list[str] = []
     refs: list[_Ref] = []
     size = 0
     reported = 0
+    piece_chars = options.piece_chars
+    profile = CorpusProfile() if options.profile else None
     for record in reader.records():
+        if profile is not None:
+            texts_of = record.texts
+            profile.add(texts_of[0][1] if len(texts_of) == 1 else "\n".join(t for _, t in texts_of))
         for name, text in record.texts:
-            for base, piece in pieces(text, options.piece_chars):
+            if len(text) <= piece_chars:  # the common case, without the generator
+                texts.append(text)
+                refs.append(_Ref(record.number, record.line, name, 0))
+                size += len(text)
+                if size < options.batch_chars:
+                    continue
+                acc.add(texts, refs)
+                texts, refs, size = [], [], 0
+                if progress is not None:
+                    done = min(reader.raw_read, shard.size)
+                    progress(done - reported)
+                    reported = done
+                continue
+            for base, piece in pieces(text, piece_chars):
                 texts.append(piece)
                 refs.append(_Ref(record.number, record.line, name, base))
                 size += len(piece)
@@ -179,6 +242,8 @@ def scan_shard(
         findings=acc.findings,
         accounting=reader.acct,
         words=acc.words,
+        profile=profile,
+        rephrased=acc.rephrased if options.rephrased else None,
         timing={
             "seconds": round(time.monotonic() - t0, 3),
             "cpu_seconds": round(time.process_time() - c0, 3),
@@ -189,8 +254,11 @@ def scan_shard(
 class _Accumulator:
     """Per-item findings of one shard, fed batch by batch in record order."""
 
-    def __init__(self, index: TestIndex) -> None:
+    def __init__(self, index: TestIndex, rindex: RephraseIndex | None = None) -> None:
         self.index = index
+        self.rindex = rindex
+        self.rephrased: dict[int, Rephrased] = {}
+        self._last_rephrased: dict[int, int] = {}
         self.findings: dict[int, Finding] = {}
         self.units: list[np.ndarray] = []
         self.words = 0
@@ -198,6 +266,8 @@ class _Accumulator:
         self._last_dirty: dict[int, int] = {}
 
     def add(self, texts: list[str], refs: list[_Ref]) -> None:
+        if self.rindex is not None:
+            self._add_rephrased(texts, refs)
         m = match_texts(texts, self.index)
         self.words += m.words
         if m.units.size:
@@ -217,8 +287,38 @@ class _Accumulator:
             if f.place is None or (e.qualifying and not f.place.qualifying):
                 f.place = self._place(e, texts[e.text], ref)
 
+    def _add_rephrased(self, texts: list[str], refs: list[_Ref]) -> None:
+        assert self.rindex is not None
+        for m in find_rephrased(texts, self.rindex):
+            ref = refs[m.text]
+            prev = self.rephrased.get(m.item)
+            count = (prev.records if prev else 0) + (self._last_rephrased.get(m.item) != ref.record)
+            self._last_rephrased[m.item] = ref.record
+            if prev is not None and prev.score >= m.score:
+                prev.records = count
+                continue
+            text = texts[m.text]
+            begin, end = char_offset(text, m.word), char_offset(text, m.word + m.n_words)
+            lo = max(0, begin - EXCERPT_BEFORE // 4)
+            hi = min(len(text), end + EXCERPT_BEFORE // 4, lo + EXCERPT_MAX)
+            self.rephrased[m.item] = Rephrased(
+                score=m.score,
+                numbers_in_order=m.numbers_in_order,
+                numbers_present=m.numbers_present,
+                shared_words=m.shared_words,
+                records=count,
+                record=ref.record,
+                line=ref.line,
+                field=ref.field,
+                offset=ref.base + begin,
+                excerpt=text[lo:hi],
+                excerpt_offset=ref.base + lo,
+            )
+
     def _place(self, e: Evidence, text: str, ref: _Ref) -> Place:
         """Offsets, excerpt and similarity of one match; runs at most twice per item and shard."""
+        from rapidfuzz import fuzz  # imported here: a scan that finds nothing never needs it
+
         begin = char_offset(text, e.word)
         end = char_offset(text, e.word + e.n_words)
         lo = max(0, begin - EXCERPT_BEFORE)

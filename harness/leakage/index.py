@@ -9,14 +9,20 @@ annotations (`<<48/2=24>>`) that copies on the web usually drop; the two are var
 Length rule (GPT-3 lowered n per benchmark from its items' lengths; we lower it per segment):
 - a segment of at least `ngram` words contributes all its `ngram`-word n-grams;
 - a segment of `floor` .. `ngram`-1 words contributes itself, whole, as one unit: it is found only where
-  the complete segment appears (probed through its first `floor` words, its anchor);
-- a segment below `floor` words (default 8) is not indexed: "Which is a mammal?", "True", "4" appear on
-  countless pages that never saw the benchmark. Such segments still serve as companions (see `matcher`).
-  An item none of whose segments reaches `floor` words cannot be detected by n-gram matching at all; it is
-  counted as `undetectable` for its benchmark, never as clean evidence.
+  the complete segment appears (probed through one window of `floor` words, its anchor: the window of the
+  segment that the fewest windows of the test sets share, so that "which of the following is an example
+  of ..." is not probed through its stock opening);
+- a multiple-choice question of `BRIEF_MIN` .. `floor`-1 words ("Coal is formed from") whose question and
+  options together have at least `floor` words is a *brief* unit: the whole question, probed through its
+  rarest window of `BRIEF_ANCHOR` words, and found only with every one of its options next to it (see
+  `matcher`): the question and its options, in any order and under any labels, are the item;
+- other segments below `floor` words (default 8) are not indexed: "True", "4", "Paris" appear on countless
+  pages that never saw the benchmark. They still serve as companions (see `matcher`). An item none of
+  whose segments is indexed cannot be detected by n-gram matching at all; it is counted as `undetectable`
+  for its benchmark, never as clean evidence.
 
-Stock phrasing. A key that belongs to `BOILERPLATE_ITEMS` (6) or more different items is instructions, not
-content: MMLU's "if the argument is invalid, choose an option which presents a counterexample" (formal
+Stock phrasing. A key (for a short or brief unit: its whole text) that belongs to `BOILERPLATE_ITEMS` (6)
+or more different items is instructions, not content: MMLU's "if the argument is invalid, choose an option which presents a counterexample" (formal
 logic) or "does the main character (who uses I/me/my) do something clearly morally wrong" (moral
 scenarios, 100 items). Such units are marked `shared`: a hit on one counts towards overlap, but never makes
 an item dirty on its own. Keys of 2-5 items are real shared content (an MMLU passage asked about by several
@@ -29,17 +35,22 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from harness.data import BenchmarkSet, load_benchmark
+if TYPE_CHECKING:
+    from harness.data import BenchmarkSet
 from harness.leakage.hashing import padded, window_hashes, word_codes, word_spans
 from harness.leakage.normalize import ASCII_FOLD, word_bytes
 
 HASH_VERSION = 1  # bump when normalisation or hashing changes: resumed scans must not mix versions
+INDEX_VERSION = 2  # bump when what is indexed changes (segments, units): keys the on-disk index cache
 TABLE_BITS_MAX = 24  # prefilter: at most 2^24 one-byte slots (16 MiB) per probed window length
 BOILERPLATE_ITEMS = 6  # a key in this many items or more is stock phrasing (see the module docstring)
+BRIEF_MIN = 3  # shortest question (words) indexed as a brief unit, with all its options as companions
+BRIEF_ANCHOR = 3  # window length (words) through which brief units are probed
+BRIEF_FIELDS = frozenset({"question"})  # fields that can be brief units (not HellaSwag's ctx)
 _CALCULATOR = re.compile(r"<<[^<>]*>>")
 
 
@@ -135,6 +146,7 @@ class TestIndex:
     unit_segment: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
     unit_pos: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))  # first word in the segment
     unit_len: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))  # words a hit must match
+    unit_anchor: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))  # probed window's offset
     unit_shared: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
     tables: dict[int, tuple[int, np.ndarray]] = field(default_factory=dict, repr=False)
 
@@ -222,6 +234,8 @@ def build_index(sets: Sequence[BenchmarkSet], *, ngram: int = 13, floor: int = 8
                     sid = len(segments)
                     group = sid if group < 0 else group
                     units = 0 if len(w) < floor else 1 if len(w) < ngram else len(w) - ngram + 1
+                    if not units and _brief(bs.benchmark, vname, len(w), item, floor):
+                        units = 1
                     segments.append(Segment(len(items), vname, group, text, len(w), units))
                     ids.append(sid)
             detectable = any(segments[s].units for s in ids)
@@ -242,6 +256,14 @@ def build_index(sets: Sequence[BenchmarkSet], *, ngram: int = 13, floor: int = 8
     return index
 
 
+def _brief(benchmark: str, field: str, n_words: int, item, floor: int) -> bool:
+    """Whether a question below the floor is a brief unit: BRIEF_MIN+ words, at least two options, and
+    at least `floor` words with its options (less is too little text to tell a copy from a coincidence)."""
+    if field not in BRIEF_FIELDS or n_words < min(BRIEF_MIN, floor) or len(item.choices) < 2:
+        return False
+    return n_words + sum(len(word_bytes(c)) for c in item.choices) >= floor
+
+
 def _starts(items: list[IndexedItem]) -> list[int]:
     """First segment id of each item, and the total: items own consecutive segment ids."""
     out, n = [], 0
@@ -256,6 +278,7 @@ def _starts(items: list[IndexedItem]) -> list[int]:
 def _hash_units(index: TestIndex) -> None:
     """Hash every unit with the scan's own vectorised code, in one buffer, and sort the keys."""
     n, f = index.ngram, index.floor
+    b = min(BRIEF_ANCHOR, f)
     segs = index.segments
     sid = np.flatnonzero(segs.units > 0)
     lengths = segs.n_words[sid]
@@ -268,33 +291,80 @@ def _hash_units(index: TestIndex) -> None:
     if codes.size != int(lengths.sum()):
         raise AssertionError("index word count mismatch")  # would mean the two tokenisers disagree
     offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])) if lengths.size else lengths
-    hashes = window_hashes(codes, sorted({n, f}))
     long = lengths >= n
+    short = np.flatnonzero(~long & (lengths >= f))
+    brief = np.flatnonzero(lengths < f)
+    hashes = window_hashes(codes, sorted({n, f, b} if brief.size else {n, f}))
     # Long segments: every n-word window inside the segment.
     counts = np.where(long, lengths - n + 1, 0)
     seg_of = np.repeat(np.arange(lengths.size), counts)
     first = np.repeat(np.cumsum(counts) - counts, counts)
     pos_long = np.arange(seg_of.size) - first
     key_long = hashes[n][offsets[seg_of] + pos_long] if seg_of.size else np.empty(0, np.uint64)
-    # Short segments: one unit, keyed by the anchor (first `floor` words), verified over the whole segment.
-    short = np.flatnonzero(~long)
-    key_short = hashes[f][offsets[short]] if short.size else np.empty(0, np.uint64)
-    unit_seg = np.concatenate((sid[seg_of], sid[short])).astype(np.int32)
-    unit_pos = np.concatenate((pos_long, np.zeros(short.size, np.int64))).astype(np.int32)
-    unit_len = np.concatenate((np.full(seg_of.size, n), lengths[short])).astype(np.int32)
-    unit_key = np.concatenate((key_long, key_short))
-    probe_len = np.concatenate((np.full(seg_of.size, n), np.full(short.size, f)))
+    # Short and brief segments: one unit each, keyed by its rarest window (the anchor), verified whole.
+    anchor_short, key_short = _anchors(hashes[f], offsets, lengths, short, f)
+    anchor_brief, key_brief = (
+        _anchors(hashes[b], offsets, lengths, brief, b) if brief.size else (np.empty(0, np.int64),) * 2
+    )
+    whole = np.concatenate((short, brief))
+    unit_seg = np.concatenate((sid[seg_of], sid[whole])).astype(np.int32)
+    unit_pos = np.concatenate((pos_long, np.zeros(whole.size, np.int64))).astype(np.int32)
+    unit_len = np.concatenate((np.full(seg_of.size, n), lengths[whole])).astype(np.int32)
+    unit_anchor = np.concatenate((np.zeros(seg_of.size, np.int64), anchor_short, anchor_brief)).astype(
+        np.int32
+    )
+    unit_key = np.concatenate((key_long, key_short, key_brief.astype(np.uint64)))
+    probe_len = np.concatenate((np.full(seg_of.size, n), np.full(short.size, f), np.full(brief.size, b)))
     index.unit_segment, index.unit_pos, index.unit_len = unit_seg, unit_pos, unit_len
-    seg_item = segs.item
-    unit_item = seg_item[unit_seg] if unit_seg.size else np.empty(0, np.int64)
-    index.unit_shared = np.zeros(unit_key.size, bool)
+    index.unit_anchor = unit_anchor
+    unit_item = segs.item[unit_seg] if unit_seg.size else np.empty(0, np.int64)
+    # Stock phrasing: long units by their n-gram, short and brief ones by their whole text.
+    share_key = unit_key.copy()
+    if whole.size:
+        texts = [blob[off[i] : off[i + 1]] for i in sid[whole].tolist()]
+        share_key[seg_of.size :] = np.array([_text_key(t) for t in texts], dtype=np.uint64)
+    index.unit_shared = _shared_by(share_key, unit_item)
     for k in sorted(set(probe_len.tolist())):
         sel = np.flatnonzero(probe_len == k)
         by_key = sel[np.argsort(unit_key[sel], kind="stable")]
         index.keys[k] = unit_key[by_key]
         index.gids[k] = by_key.astype(np.int32)
-        index.unit_shared[by_key] = _shared(index.keys[k], unit_item[by_key])
         index.tables[k] = prefilter_table(index.keys[k])
+
+
+def _anchors(
+    h: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, which: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each segment in `which`: the offset and hash of its k-word window that the fewest k-word windows
+    of all indexed segments share (ties: the last one, where questions are most specific)."""
+    if which.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.uint64)
+    inside = np.concatenate(
+        [np.arange(o, o + max(0, ln - k + 1)) for o, ln in zip(offsets, lengths, strict=True)]
+    )
+    values, counts = np.unique(h[inside], return_counts=True)
+    out_pos = np.empty(which.size, np.int64)
+    out_key = np.empty(which.size, np.uint64)
+    for j, seg in enumerate(which.tolist()):
+        windows = h[offsets[seg] : offsets[seg] + lengths[seg] - k + 1]
+        freq = counts[np.searchsorted(values, windows)]
+        best = int(windows.size - 1 - np.argmin(freq[::-1]))  # the last of the least shared
+        out_pos[j], out_key[j] = best, windows[best]
+    return out_pos, out_key
+
+
+def _text_key(text: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little")
+
+
+def _shared_by(keys: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Whether each key belongs to `BOILERPLATE_ITEMS` items or more (keys in any order)."""
+    if keys.size == 0:
+        return np.zeros(0, bool)
+    order = np.argsort(keys, kind="stable")
+    shared = np.empty(keys.size, bool)
+    shared[order] = _shared(keys[order], items[order])
+    return shared
 
 
 def _shared(keys: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -336,6 +406,15 @@ def fingerprint_bits(hashes: np.ndarray, bits: int) -> np.ndarray:
     return (((hashes >> np.uint64(56 - bits)) & np.uint64(0xFF)) | np.uint64(1)).astype(np.uint8)
 
 
-def load_index(benchmarks: Sequence[str], *, ngram: int = 13, floor: int = 8) -> TestIndex:
-    """Build the index for benchmarks loaded through the data layer (their evaluation splits)."""
-    return build_index([load_benchmark(name) for name in benchmarks], ngram=ngram, floor=floor)
+def load_index(
+    benchmarks: Sequence[str], *, ngram: int = 13, floor: int = 8, use_cache: bool = True
+) -> TestIndex:
+    """The index for benchmarks loaded through the data layer (their evaluation splits), from the on-disk
+    cache when the test sets are unchanged (`index_cache`), else built (and cached)."""
+    if not use_cache:
+        from harness.data import load_benchmark
+
+        return build_index([load_benchmark(name) for name in benchmarks], ngram=ngram, floor=floor)
+    from harness.leakage.index_cache import load_cached_index
+
+    return load_cached_index(benchmarks, ngram=ngram, floor=floor)[0]

@@ -1,9 +1,9 @@
 """The scan's pure core: a batch of texts in, verified matches against the test-set index out.
 
-Per batch, not per word: the texts are folded into one byte buffer (`normalize.fold_bytes` and one
-`bytes.translate`), word spans, word codes and the hash of every window of every probed length come from
-numpy over that buffer (`hashing`), a one-byte fingerprint table (`index.prefilter_table`) drops all but a
-fraction of a percent of the windows, and `searchsorted` finds the survivors' keys. Windows that would span
+Per batch, not per word: the texts are folded into one byte buffer (`normalize.fold_bytes`), and one pass
+(`hashing.probe_windows`: the compiled core, or its numpy reference) splits words, codes them, hashes every
+window of every probed length and looks each up in a one-byte fingerprint table (`index.prefilter_table`),
+which drops all but a fraction of a percent of the windows; `searchsorted` finds the survivors' keys. Windows that would span
 two texts are dropped. Python runs only per candidate hit, and those are rare unless the text really
 contains test items: each one is re-read word by word before it counts, so a hash collision can never make
 a finding.
@@ -11,9 +11,12 @@ a finding.
 Evidence rule, per item and text (docs/scan.md):
 - a *long* match: a run of at least `ngram` consecutive words of one of the item's segments qualifies on
   its own (GPT-3's 13-gram rule), unless all its n-grams are stock phrasing (`index.BOILERPLATE_ITEMS`);
+- a *brief* match: a complete multiple-choice question under `floor` words (`index.BRIEF_MIN`+) qualifies
+  only with every one of its options chained next to it, in any order, under any labels;
 - a *short* match: a complete segment of `floor` .. `ngram`-1 words qualifies only with companions: at
   least two of the item's other fields (all of them if it has fewer) follow or precede it in the same text,
-  chained field by field with at most `COMPANION_GAP` words between them (room for "A)" or "Answer:"). A quiz page asking "How many books are in the New
+  chained field by field with at most `COMPANION_GAP` words between them, each an option label
+  (`LABEL_WORDS`: "A)", "(b)", "1.", "Option C:"), never a word of the item. A quiz page asking "How many books are in the New
   Testament?" is not the MMLU item; the same question with the item's options is. The exception is a
   continuation context (`STANDALONE_FIELDS`: HellaSwag's `ctx`), which qualifies alone: it runs from a
   caption sentence into the first words of the next ("... a field. it"), a shape that generic pages do not
@@ -28,12 +31,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.leakage.hashing import padded, window_hashes, word_codes, word_spans
-from harness.leakage.index import TestIndex, fingerprint_bits
+from harness.leakage.hashing import padded, probe_windows, word_spans
+from harness.leakage.index import TestIndex
 from harness.leakage.normalize import ASCII_FOLD, fold_bytes
 
 COMPANION_WINDOW = 100  # words around a match kept apart between pieces of a long text (core.pieces)
-COMPANION_GAP = 4  # words allowed between a short match and the next of the item's fields (labels)
+COMPANION_GAP = 4  # label words allowed between a short match and the next of the item's fields
 STANDALONE_FIELDS = frozenset({"ctx"})  # short fields that qualify without companions (see above)
 
 
@@ -58,36 +61,28 @@ class BatchMatches:
     candidates: int  # windows that passed the prefilter (for profiling)
 
 
-def match_texts(texts: Sequence[str], index: TestIndex) -> BatchMatches:
-    """Find every verified occurrence of an indexed unit in `texts` and summarise it per item and text."""
+def match_texts(texts: Sequence[str], index: TestIndex, core: str | None = None) -> BatchMatches:
+    """Find every verified occurrence of an indexed unit in `texts` and summarise it per item and text.
+
+    `core` picks the implementation of the hot path (`hashing.probe_windows`; default: the compiled one
+    when built); the result is the same either way.
+    """
     encoded = [fold_bytes(t) for t in texts]
-    raw = b" ".join(encoded).translate(ASCII_FOLD)
-    buf = padded(raw)
+    joined = b" ".join(encoded)
     text_start = np.zeros(len(encoded) + 1, dtype=np.int64)
     if encoded:
         np.cumsum([len(e) + 1 for e in encoded], out=text_start[1:])
-    starts, ends = word_spans(buf)
-    first_word = np.searchsorted(starts, text_start)  # first word of each text; last entry = word count
-    codes = word_codes(buf, starts, ends)
-    hashes = window_hashes(codes, index.lengths)
+    probes = [(k, *index.tables[k]) for k in index.lengths]
+    n_words, first_word, cands = probe_windows(joined, text_start, probes, core)
     pos_parts, unit_parts = [], []
     candidates = 0
-    for k, h in hashes.items():
-        if h.size == 0:
-            continue
-        bits, table = index.tables[k]
-        stored = table[(h >> np.uint64(64 - bits)).view(np.int64)]  # slots < 2^24: same bits
-        cand = np.flatnonzero(stored)  # a few percent of the slots are taken
-        stored = stored[cand]
-        cand = cand[(stored == fingerprint_bits(h[cand], bits)) | (stored == 2)]
+    for k, (cand, h) in zip(index.lengths, cands, strict=True):
         candidates += cand.size
         if cand.size == 0:
             continue
-        text_of = np.searchsorted(first_word, cand, "right") - 1
-        cand = cand[cand + k <= first_word[text_of + 1]]  # the window stays inside one text
         keys = index.keys[k]
-        left = np.searchsorted(keys, h[cand], "left")
-        right = np.searchsorted(keys, h[cand], "right")
+        left = np.searchsorted(keys, h, "left")
+        right = np.searchsorted(keys, h, "right")
         hit = right > left
         cand, left, right = cand[hit], left[hit], right[hit]
         if cand.size == 0:
@@ -97,13 +92,16 @@ def match_texts(texts: Sequence[str], index: TestIndex) -> BatchMatches:
         pos_parts.append(np.repeat(cand, counts))
         unit_parts.append(index.gids[k][offsets].astype(np.int64))
     if not pos_parts:
-        return BatchMatches(np.empty(0, np.int64), [], int(codes.size), candidates)
+        return BatchMatches(np.empty(0, np.int64), [], n_words, candidates)
+    # Hits are rare: only now are the batch's word spans needed (for verification and the places).
+    raw = joined.translate(ASCII_FOLD)
+    starts, ends = word_spans(padded(raw))
     pos = np.concatenate(pos_parts)
     units = np.concatenate(unit_parts)
     hits = _verify(raw, starts, ends, first_word, pos, units, index)
     found = np.unique(np.array([u for _, _, u in hits], dtype=np.int64))
     evidence = _summarise(hits, raw, starts, ends, first_word, index)
-    return BatchMatches(found, evidence, int(codes.size), candidates)
+    return BatchMatches(found, evidence, n_words, candidates)
 
 
 def _verify(
@@ -122,14 +120,15 @@ def _verify(
     for p, u, t in zip(pos.tolist(), units.tolist(), texts.tolist(), strict=True):
         seg_id = int(index.unit_segment[u])
         at, length = int(index.unit_pos[u]), int(index.unit_len[u])
-        if p + length > first_word[t + 1]:
-            continue  # a short segment's anchor matched, but the segment would run past the text
+        begin = p - int(index.unit_anchor[u])  # a short unit is probed through a window inside it
+        if begin < first_word[t] or begin + length > first_word[t + 1]:
+            continue  # the anchor matched, but the whole unit would run past the text
         words = seg_words.get(seg_id)
         if words is None:
             words = seg_words[seg_id] = index.segments[seg_id].text.split()
-        if raw[starts[p] : ends[p + length - 1]].split() != words[at : at + length]:
-            continue  # hash collision
-        out.append((t, p - int(first_word[t]), u))
+        if raw[starts[begin] : ends[begin + length - 1]].split() != words[at : at + length]:
+            continue  # hash collision, or the anchor without the rest of the unit
+        out.append((t, begin - int(first_word[t]), u))
     return out
 
 
@@ -159,9 +158,10 @@ def _summarise(
             if length >= n:
                 diagonal.setdefault((seg, w - int(index.unit_pos[u])), []).append((w, not shared))
             else:
+                brief = length < index.floor  # a brief question: every option must be there
                 ok = not shared and (
-                    index.segments[seg].field in STANDALONE_FIELDS
-                    or _has_companions(item, seg, t, w, length, raw, starts, ends, first_word, index)
+                    (index.segments[seg].field in STANDALONE_FIELDS and not brief)
+                    or _has_companions(item, seg, t, w, length, raw, starts, ends, first_word, index, brief)
                 )
                 runs.append((w, length, seg, ok))
         for (seg, _), ws in diagonal.items():
@@ -201,12 +201,16 @@ def _has_companions(
     ends: np.ndarray,
     first_word: np.ndarray,
     index: TestIndex,
+    need_all: bool = False,
 ) -> bool:
-    """Whether enough of the item's other fields sit next to a short match (see the module docstring).
+    """Whether enough of the item's other fields sit next to a short match (see the module docstring):
+    two (or all, if fewer), or with `need_all` (a brief question) every one of them.
 
     Fields are chained outwards from the match, after it and before it: each must start (or end) within
-    `COMPANION_GAP` words of the previous one, which leaves room for labels ("A)", "(b)", "Answer:") but not
-    for a word that merely occurs somewhere on the page.
+    `COMPANION_GAP` words of the previous one, which leaves room for labels ("A)", "(b)", "1.", "Option
+    C:") but not for a word that merely occurs somewhere on the page. The labels are never words of the
+    item: whatever lettering, numbering, bullets or order the options are written in, the chain is the
+    same.
     """
     own_group = index.segments[seg].group
     fields: dict[int, list[list[bytes]]] = {}
@@ -215,8 +219,8 @@ def _has_companions(
         if segment.group != own_group:
             fields.setdefault(segment.group, []).append(segment.text.split())
     if not fields:
-        return True
-    need = min(2, len(fields))
+        return False  # nothing but the question: a quiz page that shares it is not the item
+    need = len(fields) if need_all else min(2, len(fields))
     budget = sum(max(len(v) for v in vs) for vs in fields.values()) + COMPANION_GAP * (len(fields) + 1)
     base, text_end = int(first_word[t]), int(first_word[t + 1])
     start, end = base + w, base + w + length
@@ -230,16 +234,21 @@ def _has_companions(
 
 
 def _chain(seq: list[bytes], fields: dict[int, list[list[bytes]]], used: set[int]) -> set[int]:
-    """Groups found one after another from the start of `seq`, each within COMPANION_GAP words."""
+    """Groups found one after another from the start of `seq`, each within COMPANION_GAP words, and those
+    words option labels only (`LABEL_WORDS`): on a page that lists other options under numbered labels,
+    an item whose options are "1", "2", "3", "4" must not find them in the labels."""
     used = set(used)
     pos = 0
     while True:
         best: tuple[int, int, int] | None = None  # (gap, -length, group)
+        room = 0  # label words from `pos` on: the gaps allowed
+        while room < COMPANION_GAP and pos + room < len(seq) and is_label(seq[pos + room]):
+            room += 1
         for group, variants in fields.items():
             if group in used:
                 continue
             for v in variants:
-                for gap in range(COMPANION_GAP + 1):
+                for gap in range(room + 1):
                     if best is not None and gap > best[0]:
                         break
                     if seq[pos + gap : pos + gap + len(v)] == v:
@@ -250,3 +259,17 @@ def _chain(seq: list[bytes], fields: dict[int, list[list[bytes]]], used: set[int
             return used
         used.add(best[2])
         pos += best[0] - best[1]
+
+
+# Words that option labels and their headings normalise to: "A)", "(b)", "1.", "iv)", "Option C:",
+# "Answer choices:". Only these may stand between a short field and its companions.
+LABEL_WORDS = frozenset(
+    [chr(c).encode() for c in range(ord("a"), ord("h") + 1)]
+    + [str(i).encode() for i in range(1, 11)]
+    + [r.encode() for r in ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x")]
+    + [w.encode() for w in ("option", "options", "choice", "choices", "answer", "answers", "or", "and")]
+)
+
+
+def is_label(word: bytes) -> bool:
+    return word in LABEL_WORDS

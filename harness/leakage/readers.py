@@ -3,14 +3,24 @@
 Every record of the input is either read (it had text where we looked) or skipped with a reason, its file
 and its line (or record number where there are no lines):
 
-- `malformed_json`: a JSON Lines line that is not JSON;
-- `invalid_utf8`: a line or paragraph that is not UTF-8;
+- `malformed_json`: a JSON Lines line that is not JSON (even after the repair below);
 - `missing_field`: none of the `--field` paths holds a string; `no_text`: no string at all (default fields);
 - `record_too_large`: a line, paragraph or JSON document over `max_record_bytes` (not held in memory);
 - `truncated`: the partial last record of a compressed file that ends early.
-File-level faults (`truncated`, `corrupt`, `unreadable`) are recorded too: what lies after them cannot be
-counted, and the report says so. Under `strict`, the first fault of either kind stops the scan with an
-error naming the file and line.
+File-level faults (`truncated`, `corrupt`, `unreadable`, and an empty compressed file, which is no valid
+stream) are recorded too: what lies after them cannot be counted, and the report says so. Under `strict`,
+the first fault of either kind stops the scan with an error naming the file and line.
+
+A fixable defect never drops a record: a line, paragraph or document that is not valid UTF-8 (a stray
+Latin-1 or Windows-1252 byte, a character cut in half) is decoded with replacement (each bad byte becomes
+U+FFFD, which the normalisation treats as a word separator, as it would the curly quote or dash the byte
+usually stood for), scanned, and counted as `decoded_with_replacement` with its file and line. Only what
+cannot be parsed even then is skipped.
+
+A `--field` that no record has is an error (`FieldPathError`) at the first shard of the scan: raised as
+soon as its first `FIELD_CHECK_RECORDS` parsed records (or all of a shorter shard) lack every requested
+path, before the rest of the corpus is read for nothing. (In later shards, records lacking the paths are
+counted as `missing_field`, which leaves the scan incomplete: a corpus may mix schemas.)
 
 Record numbers are 0-based within the shard, lines 1-based within the shard; `results` turns both into
 file positions (a shard of a byte-range-split file does not know how many lines came before it).
@@ -24,12 +34,14 @@ from typing import Any
 
 import orjson
 
-from harness.leakage.fields import FieldPath, record_texts
+from harness.leakage.fields import FieldPath, FieldPathError, record_texts
 from harness.leakage.inputs import Shard
 from harness.leakage.streams import ByteStream, Line, iter_lines
 
 DEFAULT_MAX_RECORD_BYTES = 256 * 1024**2
 EXAMPLES_PER_REASON = 1000  # skipped records listed per reason and shard (all are counted)
+FIELD_CHECK_RECORDS = 1000  # parsed records of a shard that must not all lack the --field paths
+REPLACED = "decoded_with_replacement"
 
 
 class ScanFaultError(RuntimeError):
@@ -57,6 +69,7 @@ class Accounting:
     bytes_decoded: int = 0  # bytes after decompression
     skipped: dict[str, dict[str, Any]] = field(default_factory=dict)  # reason -> {"count", "examples"}
     file_faults: list[dict[str, Any]] = field(default_factory=list)
+    repairs: dict[str, dict[str, Any]] = field(default_factory=dict)  # read after a repair: reason -> same
 
     @property
     def records(self) -> int:
@@ -68,6 +81,13 @@ class Accounting:
             raise ScanFaultError(f"{self.file}: {at}: {reason.replace('_', ' ')}: {detail}")
         self.records_skipped += 1
         entry = self.skipped.setdefault(reason, {"count": 0, "examples": []})
+        entry["count"] += 1
+        if len(entry["examples"]) < EXAMPLES_PER_REASON:
+            entry["examples"].append({"record": record, "line": line, "detail": detail[:300]})
+
+    def repair(self, reason: str, record: int | None, line: int | None, detail: str) -> None:
+        """A record read after a repair (counted, never skipped; not a fault even under strict)."""
+        entry = self.repairs.setdefault(reason, {"count": 0, "examples": []})
         entry["count"] += 1
         if len(entry["examples"]) < EXAMPLES_PER_REASON:
             entry["examples"].append({"record": record, "line": line, "detail": detail[:300]})
@@ -87,6 +107,7 @@ class Accounting:
             "bytes_decoded": self.bytes_decoded,
             "skipped": self.skipped,
             "file_faults": self.file_faults,
+            "repairs": self.repairs,
         }
 
     @classmethod
@@ -100,6 +121,7 @@ class ReadOptions:
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     min_chars: int = 0  # shortest ASCII string worth scanning (see fields.record_texts)
     strict: bool = False
+    check_fields: bool = False  # raise FieldPathError if no record has the fields (the scan's first shard)
 
 
 class ShardReader:
@@ -111,6 +133,9 @@ class ShardReader:
         self.acct = Accounting(shard.file.name, strict=options.strict)
         self._stream: ByteStream | None = None
         self._raw_done = 0
+        self._field_hits = 0  # parsed records with text at a --field path
+        self._field_misses = 0  # parsed records without
+        self._first_keys: tuple[str, int | None, list[str]] | None = None  # a record lacking the fields
 
     @property
     def raw_read(self) -> int:
@@ -130,6 +155,7 @@ class ShardReader:
             yield from self._jsonl_records(self._lines())
         # A byte-range shard reads on to finish its last line and skips into its first one: it accounts for
         # its own range, so that the shards of a file add up to the file.
+        self._check_fields(final=True)
         ranged = self.shard.stop is not None and fmt == "jsonl"
         self.acct.bytes_read = self.shard.size if ranged else self.raw_read
         if self.shard.file.compression is None:
@@ -208,18 +234,34 @@ class ShardReader:
         try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError as uexc:
-                self.acct.skip("invalid_utf8", number, line_no, str(uexc))
-            else:
+            fixed = repaired_utf8(data)
+            if fixed is None:
                 self.acct.skip("malformed_json", number, line_no, str(exc))
-            return None
+                return None
+            text, detail = fixed
+            try:
+                value = orjson.loads(text)
+            except orjson.JSONDecodeError as exc2:
+                self.acct.skip("malformed_json", number, line_no, f"{detail}; and then: {exc2}")
+                return None
+            record = self._texts(value, number, line_no)
+            if record is not None:
+                self.acct.repair(REPLACED, number, line_no, detail)
+            return record
         return self._texts(value, number, line_no)
 
     def _texts(self, value: Any, number: int, line_no: int | None) -> Record | None:
         opts = self.options
         texts, present = record_texts(value, opts.fields, opts.min_chars)
+        if opts.fields is not None:
+            if present:
+                self._field_hits += 1
+            else:
+                self._field_misses += 1
+                if self._first_keys is None:
+                    keys = list(value)[:20] if isinstance(value, dict) else [type(value).__name__]
+                    self._first_keys = (str(number), line_no, [str(k) for k in keys])
+            self._check_fields(final=False)
         if not present:
             if opts.fields is None:
                 self.acct.skip("no_text", number, line_no, "the record holds no string")
@@ -229,6 +271,23 @@ class ShardReader:
             return None
         self.acct.records_read += 1
         return Record(number, line_no, texts)
+
+    def _check_fields(self, final: bool) -> None:
+        """Raise FieldPathError when the --field paths are absent from every parsed record seen so far,
+        after FIELD_CHECK_RECORDS of them (or at the end of a shorter shard)."""
+        fields = self.options.fields
+        if fields is None or not self.options.check_fields or self._field_hits or not self._field_misses:
+            return
+        if not final and self._field_misses < FIELD_CHECK_RECORDS:
+            return
+        wanted = ", ".join(f.text for f in fields)
+        record, line, keys = self._first_keys or ("?", None, [])
+        at = f"line {line}" if line is not None else f"record {record}"
+        raise FieldPathError(
+            f"{self.acct.file}: --field {wanted}: none of the first {self._field_misses:,} records has a "
+            f"string there (the record at {at} has: {', '.join(keys) or 'nothing'}); "
+            "check the field name (paths look like text, meta.title or messages[].content)"
+        )
 
     def _paragraphs(self) -> Iterator[Record]:
         """Plain text: a record is a paragraph (lines up to a blank line), so that an item reformatted with
@@ -247,13 +306,14 @@ class ShardReader:
             if too_large:
                 acct.skip("record_too_large", number, first_line, f"paragraph over max_record_bytes {limit}")
             else:
+                data = b"\n".join(parts)
                 try:
-                    text = b"\n".join(parts).decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    acct.skip("invalid_utf8", number, first_line, str(exc))
-                else:
-                    acct.records_read += 1
-                    record = Record(number, first_line, [("text", text)])
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    text, detail = repaired_utf8(data) or ("", "")
+                    acct.repair(REPLACED, number, first_line, detail)
+                acct.records_read += 1
+                record = Record(number, first_line, [("text", text)])
             number += 1
             parts, size, too_large = [], 0, False
             return record
@@ -330,20 +390,25 @@ class ShardReader:
                 f"a JSON document over max_record_bytes {limit}: convert it to JSON Lines",
             )
             return
+        repaired = None
         try:
             value = orjson.loads(bytes(data))
         except orjson.JSONDecodeError as exc:
+            fixed = repaired_utf8(bytes(data))
             try:
-                bytes(data).decode("utf-8")
-            except UnicodeDecodeError as uexc:
-                self.acct.skip("invalid_utf8", 0, 1, str(uexc))
-            else:
-                self.acct.skip("malformed_json", 0, 1, f"not JSON Lines, and not one JSON document: {exc}")
-            return
+                if fixed is None:
+                    raise exc
+                value = orjson.loads(fixed[0])
+                repaired = fixed[1]
+            except orjson.JSONDecodeError as exc2:
+                self.acct.skip("malformed_json", 0, 1, f"not JSON Lines, and not one JSON document: {exc2}")
+                return
         values = value if isinstance(value, list) else [value]
         for number, v in enumerate(values):
             record = self._texts(v, number, None)
             if record is not None:
+                if repaired is not None:
+                    self.acct.repair(REPLACED, number, None, repaired)
                 yield record
 
     # -- table formats ------------------------------------------------------------------------------
@@ -380,6 +445,8 @@ class ShardReader:
                     if record is not None:
                         yield record
                     number += 1
+        except FieldPathError:
+            raise
         except (OSError, pa.ArrowException, ValueError) as exc:
             self.acct.fault("unreadable", None, number, f"{type(exc).__name__}: {exc}")
         self._raw_done = s.size
@@ -391,3 +458,15 @@ class ShardReader:
             return None
         wanted = {f.steps[0] for f in fields if f.steps and isinstance(f.steps[0], str)}
         return [n for n in names if n in wanted]
+
+
+def repaired_utf8(data: bytes) -> tuple[str, str] | None:
+    """`data` decoded with replacement and what was replaced, or None when it is valid UTF-8 already."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = data.decode("utf-8", "replace")
+        bad = text.count("\ufffd") - data.count("\ufffd".encode())  # replacements, not genuine U+FFFD
+        where = f"byte {exc.start}: {data[exc.start : exc.start + 4]!r}"
+        return text, f"{bad} invalid UTF-8 sequence(s) replaced by U+FFFD (first at {where})"
+    return None

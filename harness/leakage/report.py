@@ -51,6 +51,8 @@ def write_outputs(
     for entry in record["accounting"]["skipped_reasons"].values():
         entry["examples_in_skipped_jsonl"] = len(entry["examples"])
         entry["examples"] = entry["examples"][:record_examples]
+    for entry in (record["accounting"].get("repairs") or {}).values():
+        entry["examples"] = entry["examples"][:record_examples]
     _atomic(out_dir / "leakage.json", orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n")
     return outputs
 
@@ -145,8 +147,21 @@ def _md(text: Any) -> str:
 
 
 def render_summary(record: dict[str, Any]) -> str:
-    status = record["status"]
-    lines = [f"# Leakage scan: {status}", "", record["headline"], "", "## Benchmarks", ""]
+    status = str(record["status"]).upper()
+    lines = [f"# Leakage scan: {status}", "", _md(record["headline"]), ""]
+    complete = record.get("completeness") or {}
+    if complete.get("not_read"):
+        lines += ["**Not read, so not checked:**", ""]
+        lines += [f"- {_md(reason)}" for reason in complete["not_read"]]
+        lines.append("")
+    a = record["accounting"]
+    if a.get("decoded_with_replacement"):
+        lines += [
+            f"{a['decoded_with_replacement']:,} record(s) had invalid UTF-8 bytes: decoded with replacement "
+            "(U+FFFD) and scanned.",
+            "",
+        ]
+    lines += ["## Benchmarks", ""]
     lines += [
         "| benchmark | split | items | dirty | matched | undetectable | clean |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -182,7 +197,6 @@ def render_summary(record: dict[str, Any]) -> str:
             "",
             f"Matched without qualifying (shared or short fields only): {len(partial)} item(s); see items.parquet.",
         ]
-    a = record["accounting"]
     lines += [
         "",
         "## Accounting",
@@ -199,12 +213,27 @@ def render_summary(record: dict[str, Any]) -> str:
             for e in ex
         )
         lines.append(f"- skipped, {reason}: {entry['count']:,} (e.g. {where})")
+    for reason, entry in (a.get("repairs") or {}).items():
+        ex = entry["examples"][:3]
+        where = "; ".join(
+            f"{_md(e['file'])} line {e['line']}"
+            if e.get("line") is not None
+            else f"{_md(e['file'])} record {e['record']}"
+            for e in ex
+        )
+        lines.append(f"- read after repair, {reason}: {entry['count']:,} (e.g. {where})")
+    if a.get("files_empty"):
+        lines.append(f"- empty files (no record): {len(a['files_empty'])}")
     for fault in a["file_faults"]:
         lines.append(
             f"- file fault, {fault['reason']}: {_md(fault['file'])} at line {fault['line']}: {_md(fault['detail'])}"
         )
     if a.get("files_ignored"):
         lines.append(f"- files ignored (unsupported type): {len(a['files_ignored'])}")
+    if record.get("rephrased") is not None:
+        lines += render_rephrased(record["rephrased"])
+    if record.get("profile"):
+        lines += render_profile(record["profile"])
     c = record["config"]
     lines += [
         "",
@@ -216,3 +245,58 @@ def render_summary(record: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def render_profile(profile: dict[str, Any]) -> list[str]:
+    """The corpus profile as Markdown: a table per file and overall, and the compression-ratio histogram."""
+    lines = ["", "## Corpus profile", ""]
+    lines += [
+        "| file | records | exact duplicates | length p50 (bytes) | p95 | compression ratio p50 | p5-p95 | sampled |",
+        "|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for name, p in [*((f["file"], f) for f in profile["per_file"]), ("all files", profile["overall"])]:
+        ln, cr = p["length_bytes"], p["compression_ratio"]
+        lines.append(
+            f"| {_md(name)} | {p['records']:,} | {p['exact_duplicates']:,} ({p['exact_duplicate_rate']:.2%}) | "
+            f"{ln['p50']} | {ln['p95']} | {cr['p50']} | {cr['p5']}-{cr['p95']} | {cr['sampled_records']:,} |"
+        )
+    hist = profile["overall"]["compression_ratio"]["histogram"]
+    counts, edges = hist["counts"], hist["edges"]
+    if sum(counts):
+        lines += [
+            "",
+            "Compression ratio per record (all files; compressed / raw, DEFLATE level 1):",
+            "",
+            "```",
+        ]
+        top = max(counts)
+        for i, n in enumerate(counts):
+            if not n:
+                continue
+            label = f"{edges[i]:.3f}-{edges[i + 1]:.3f}" if i + 1 < len(edges) else f">= {edges[-1]:.3f}"
+            lines.append(f"{label:>13} {'#' * max(1, round(40 * n / top)):<40} {n:,}")
+        lines.append("```")
+    lines += ["", _md(profile["method"]["compression"]) + "."]
+    return lines
+
+
+def render_rephrased(found: list[dict[str, Any]]) -> list[str]:
+    """The rephrase stage's matches (items not found verbatim), with their scores and places."""
+    lines = ["", f"## Rephrased items ({len(found)})", ""]
+    if not found:
+        return [*lines, "None: no test item was found rephrased (beyond those found verbatim)."]
+    lines += [
+        "| item | score | numbers present | numbers in order | shared words | records | where | excerpt |",
+        "|---|---:|---|---:|---:|---:|---|---|",
+    ]
+    for r in found:
+        w = r["where"]
+        place = f"{w['file']}, record {w['record']}" + (
+            f", line {w['line']}" if w.get("line") is not None else ""
+        )
+        excerpt = r["excerpt"] if len(r["excerpt"]) <= EXCERPT_MD else r["excerpt"][:EXCERPT_MD] + "…"
+        lines.append(
+            f"| {_md(r['item_id'])} | {r['score']} | {r['numbers_present']} | {r['numbers_in_order']} | "
+            f"{r['shared_words']} | {r['records']} | {_md(place)} | {_md(excerpt)} |"
+        )
+    return lines

@@ -18,6 +18,7 @@ import numpy as np
 from harness.leakage.core import Finding, Place, ShardResult
 from harness.leakage.index import TestIndex
 from harness.leakage.inputs import InputFile
+from harness.leakage.readers import REPLACED
 
 DIRTY_RULE = (
     "dirty = at least one training text holds a run of >= {ngram} consecutive words of one of the item's "
@@ -82,6 +83,7 @@ def merge_accounting(
     offsets = _offsets(results)
     total = {"bytes_read": 0, "bytes_decoded": 0, "records_read": 0, "records_skipped": 0, "blank_lines": 0}
     reasons: dict[str, dict[str, Any]] = {}
+    repairs: dict[str, dict[str, Any]] = {}
     faults: list[dict[str, Any]] = []
     per_file: dict[int, dict[str, Any]] = {}
     for r in sorted(results, key=lambda r: (r.shard.file_index, r.shard.part)):
@@ -98,22 +100,27 @@ def merge_accounting(
                 "bytes": f.size,
                 "records_read": 0,
                 "records_skipped": 0,
+                REPLACED: 0,
+                "file_faults": 0,
             },
         )
         pf["records_read"] += a.records_read
         pf["records_skipped"] += a.records_skipped
-        for reason, entry in a.skipped.items():
-            agg = reasons.setdefault(reason, {"count": 0, "examples": []})
-            agg["count"] += entry["count"]
-            for ex in entry["examples"]:
-                agg["examples"].append(
-                    {
-                        "file": f.name,
-                        "line": None if ex["line"] is None else ex["line"] + lines,
-                        "record": None if ex["record"] is None else ex["record"] + records,
-                        "detail": ex["detail"],
-                    }
-                )
+        pf[REPLACED] += a.repairs.get(REPLACED, {}).get("count", 0)
+        pf["file_faults"] += len(a.file_faults)
+        for source, target in ((a.skipped, reasons), (a.repairs, repairs)):
+            for reason, entry in source.items():
+                agg = target.setdefault(reason, {"count": 0, "examples": []})
+                agg["count"] += entry["count"]
+                for ex in entry["examples"]:
+                    agg["examples"].append(
+                        {
+                            "file": f.name,
+                            "line": None if ex["line"] is None else ex["line"] + lines,
+                            "record": None if ex["record"] is None else ex["record"] + records,
+                            "detail": ex["detail"],
+                        }
+                    )
         for fault in a.file_faults:
             faults.append(
                 {
@@ -124,14 +131,115 @@ def merge_accounting(
                     "detail": fault["detail"],
                 }
             )
+    files_out = [per_file[i] for i in sorted(per_file)]
     return {
         "files": len(files),
         **total,
+        REPLACED: sum(e["count"] for k, e in repairs.items() if k == REPLACED),
         "skipped_reasons": dict(sorted(reasons.items())),
+        "repairs": dict(sorted(repairs.items())),
         "file_faults": faults,
         "files_ignored": list(ignored),
-        "per_file": [per_file[i] for i in sorted(per_file)],
+        "files_empty": [
+            pf["file"]
+            for pf in files_out
+            if not pf["records_read"] + pf["records_skipped"] and not pf["file_faults"]
+        ],
+        "per_file": files_out,
     }
+
+
+# Unsupported files found in a scanned directory that plausibly hold text: not reading them leaves the scan
+# incomplete. Others (checksums, _SUCCESS markers, images, code) are listed but do not.
+DATA_LIKE_SUFFIXES = frozenset(
+    [
+        ".csv",
+        ".tsv",
+        ".zip",
+        ".tar",
+        ".tgz",
+        ".7z",
+        ".rar",
+        ".lz4",
+        ".snappy",
+        ".br",
+        ".zlib",
+        ".orc",
+        ".avro",
+        ".feather",
+        ".pkl",
+        ".pickle",
+        ".xml",
+        ".html",
+        ".htm",
+        ".sqlite",
+        ".db",
+        ".warc",
+        ".wet",
+        ".wat",
+        ".tfrecord",
+        ".msgpack",
+        ".jsonl.lz4",
+        ".yaml",
+        ".yml",
+        ".doc",
+        ".docx",
+        ".pdf",
+        ".epub",
+    ]
+)
+
+
+def completeness(accounting: dict[str, Any], max_skipped: float = 0.0) -> dict[str, Any]:
+    """Whether the scan read everything it was given, and if not, what it did not read and why.
+
+    Incomplete (never clean): no record read at all; any damaged file (what lies after the damage cannot
+    be counted); skipped records beyond `max_skipped` (a fraction of all records); unsupported files in a
+    scanned directory that plausibly hold text (`DATA_LIKE_SUFFIXES`).
+    """
+    read, skipped = accounting["records_read"], accounting["records_skipped"]
+    total = read + skipped
+    fraction = skipped / total if total else 0.0
+    not_read: list[str] = []
+    if read == 0:
+        why = "every file was empty" if not total and not accounting["file_faults"] else "see below"
+        not_read.append(f"no record was read at all ({why})")
+    for fault in accounting["file_faults"]:
+        detail = fault["detail"]
+        if "could be read" not in detail:
+            detail += "; nothing in it could be read" if fault.get("line") is None else ""
+        not_read.append(f"{fault['file']}: {fault['reason']}: {detail}")
+    if skipped and fraction > max_skipped:
+        reasons = ", ".join(f"{k} {v['count']:,}" for k, v in accounting["skipped_reasons"].items())
+        first = next(iter(accounting["skipped_reasons"].values()))["examples"][:1]
+        at = ""
+        if first:
+            ex = first[0]
+            at = f"; first: {ex['file']} " + (
+                f"line {ex['line']}" if ex.get("line") is not None else f"record {ex['record']}"
+            )
+        not_read.append(
+            f"{skipped:,} of {total:,} records ({fraction:.2%}) were skipped ({reasons}{at}), "
+            f"more than --max-skipped {max_skipped:g} allows"
+        )
+    data_like = [f for f in accounting.get("files_ignored", []) if _data_like(f)]
+    if data_like:
+        more = f" and {len(data_like) - 3} more" if len(data_like) > 3 else ""
+        not_read.append(
+            f"{len(data_like)} file(s) of an unsupported type that may hold text were not read: "
+            f"{', '.join(data_like[:3])}{more}"
+        )
+    return {
+        "complete": not not_read,
+        "records_skipped_fraction": round(fraction, 6),
+        "max_skipped": max_skipped,
+        "not_read": not_read,
+    }
+
+
+def _data_like(name: str) -> bool:
+    lower = name.lower()
+    return any(lower.endswith(suffix) for suffix in DATA_LIKE_SUFFIXES)
 
 
 def merge_items(index: TestIndex, results: Sequence[ShardResult]) -> list[dict[str, Any]]:
@@ -185,6 +293,51 @@ def merge_items(index: TestIndex, results: Sequence[ShardResult]) -> list[dict[s
     return out
 
 
+def merge_rephrased(
+    index: TestIndex, results: Sequence[ShardResult], dirty: set[str]
+) -> list[dict[str, Any]]:
+    """Items matched by the rephrase stage and not dirty by n-grams: the best score, its place, and in how
+    many records they matched (in index order)."""
+    offsets = _offsets(results)
+    best: dict[int, tuple[tuple[float, int, int, int], Any, int]] = {}
+    records: dict[int, int] = {}
+    for r in results:
+        lines, base = offsets[r.shard.key]
+        for item, f in (r.rephrased or {}).items():
+            records[item] = records.get(item, 0) + f.records
+            rank = (-f.score, r.shard.file_index, f.record + base, f.offset)
+            if item not in best or rank < best[item][0]:
+                best[item] = (rank, f, lines)
+    out = []
+    names = {r.shard.file_index: r.shard.file.name for r in results}
+    for item in sorted(best):
+        it = index.items[item]
+        if it.item_id in dirty:
+            continue
+        rank, f, lines = best[item]
+        out.append(
+            {
+                "item_id": it.item_id,
+                "benchmark": it.benchmark,
+                "score": f.score,
+                "numbers_in_order": f.numbers_in_order,
+                "numbers_present": f.numbers_present,
+                "shared_words": f.shared_words,
+                "records": records[item],
+                "where": {
+                    "file": names[rank[1]],
+                    "record": rank[2],
+                    "line": None if f.line is None else f.line + lines,
+                    "field": f.field,
+                    "offset": f.offset,
+                },
+                "excerpt": f.excerpt,
+                "excerpt_offset": f.excerpt_offset,
+            }
+        )
+    return out
+
+
 def benchmark_counts(index: TestIndex, items: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     counts: dict[str, dict[str, Any]] = {}
     for name, meta in index.benchmarks.items():
@@ -207,7 +360,18 @@ def benchmark_counts(index: TestIndex, items: Sequence[dict[str, Any]]) -> dict[
     return counts
 
 
-def headline(benchmarks: dict[str, dict[str, Any]], accounting: dict[str, Any]) -> str:
+def scan_status(benchmarks: dict[str, dict[str, Any]], complete: dict[str, Any]) -> str:
+    """`leak` when any item is dirty or, under --rephrased, matched rephrased (a finding stands whatever was
+    not read), else `incomplete` when something was not read, else `clean` (words of
+    harness.records.status: flagged, unresolved, clean)."""
+    if any(b["dirty"] or b.get("rephrased") for b in benchmarks.values()):
+        return "leak"
+    return "clean" if complete["complete"] else "incomplete"
+
+
+def headline(
+    benchmarks: dict[str, dict[str, Any]], accounting: dict[str, Any], complete: dict[str, Any] | None = None
+) -> str:
     """One sentence: what was found, in how much data, and what could not be read."""
     total = sum(b["items"] for b in benchmarks.values())
     dirty = {k: b["dirty"] for k, b in benchmarks.items() if b["dirty"]}
@@ -217,8 +381,18 @@ def headline(benchmarks: dict[str, dict[str, Any]], accounting: dict[str, Any]) 
     tail = f"; {skipped:,} records could not be read (see accounting)" if skipped else ""
     if accounting["file_faults"]:
         tail += f"; {len(accounting['file_faults'])} file(s) were damaged"
-    if not dirty:
+    if not dirty and not any(b.get("rephrased") for b in benchmarks.values()):
+        if complete is not None and not complete["complete"]:
+            return (
+                f"No test item of {len(benchmarks)} benchmark(s) ({total:,} items) was found in what could be "
+                f"read, {size} of training data ({records}){tail}; what was not read was not checked."
+            )
         return f"No test item of {len(benchmarks)} benchmark(s) ({total:,} items) was found in {size} of training data ({records}){tail}."
+    reph = sum(b.get("rephrased", 0) for b in benchmarks.values())
+    if reph:
+        tail = f"; {reph:,} more item(s) were found rephrased (see rephrased)" + tail
+    if not dirty and reph:
+        return f"No test item was found verbatim in {size} of training data ({records}){tail}."
     parts = ", ".join(f"{k} {v:,}" for k, v in dirty.items())
     n = sum(dirty.values())
     return f"{n:,} of {total:,} test items were found in {size} of training data ({records}): {parts}{tail}."

@@ -1,7 +1,8 @@
 """`run_scan`: plan shards, run them on an engine (resuming finished ones), merge, write the outputs.
 
 The record it returns (and writes as leakage.json) has the shape other parts read:
-    {"status": "clean" | "flagged", "headline": str,
+    {"status": "clean" | "leak" | "incomplete", "headline": str,
+     "completeness": {"complete", "records_skipped_fraction", "max_skipped", "not_read": [str, ...]},
      "benchmarks": {NAME: {"items", "dirty", "matched", "undetectable", "clean", "split"}},
      "items": [{"item_id", "benchmark", "dirty", "overlap", "longest_match", "records", "dirty_records",
                 "where": {"file", "record", "line", "field", "offset"}, "matched_field", "matched_words",
@@ -12,6 +13,11 @@ The record it returns (and writes as leakage.json) has the shape other parts rea
      "config": {...}, "index": {...}, "outputs": {...}, "execution": {...}, "timing": {...}}
 Same inputs and settings give the same record except under "execution" and "timing" (engine, workers,
 versions, times), whatever the engine, the worker count, or how often the scan was interrupted and resumed.
+
+Status (words of `harness.records.status`): `leak` when any item is dirty; else `incomplete` when anything
+was not read (no record at all, a damaged file, skipped records beyond `max_skipped`, unsupported data
+files): a scan never calls CLEAN what it did not read; else `clean`. A scan that cannot run raises, and
+leaves a `leakage.json` with status `failed` and the error in `out_dir`.
 """
 
 from __future__ import annotations
@@ -23,16 +29,30 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness.leakage.checkpoint import Checkpoints
+from harness.leakage.checkpoint import Checkpoints, ResumeError
 from harness.leakage.core import ScanOptions, ShardResult
 from harness.leakage.engines import Engine, LocalEngine, RayEngine
 from harness.leakage.fields import parse_field
-from harness.leakage.index import BOILERPLATE_ITEMS, HASH_VERSION, TestIndex, load_index
+from harness.leakage.index import BOILERPLATE_ITEMS, HASH_VERSION, TestIndex
+from harness.leakage.index_cache import load_cached_index
 from harness.leakage.inputs import DEFAULT_SHARD_BYTES, expand_inputs, plan_shards
 from harness.leakage.matcher import COMPANION_GAP
+from harness.leakage.profile import CorpusProfile, profile_record
 from harness.leakage.readers import DEFAULT_MAX_RECORD_BYTES
+from harness.leakage.rephrase import RULE_VERSION as REPHRASE_RULE_VERSION
+from harness.leakage.rephrase import rephrase_config
 from harness.leakage.report import write_outputs
-from harness.leakage.results import DIRTY_RULE, benchmark_counts, headline, merge_accounting, merge_items
+from harness.leakage.results import (
+    DIRTY_RULE,
+    benchmark_counts,
+    completeness,
+    headline,
+    merge_accounting,
+    merge_items,
+    merge_rephrased,
+    scan_status,
+)
+from harness.records.files import atomic_write_text, write_json
 
 DEFAULT_BENCHMARKS = ("gsm8k", "mmlu", "arc_challenge", "arc_easy", "hellaswag")
 RECORD_EXAMPLES = 100  # skipped records listed per reason in the record (skipped.jsonl has the rest)
@@ -59,29 +79,112 @@ def run_scan(
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     shard_bytes: int = DEFAULT_SHARD_BYTES,
     index: TestIndex | None = None,
+    max_skipped: float = 0.0,
+    profile: bool = False,
+    rephrased: bool = False,
 ) -> dict[str, Any]:
     """Scan training data for test items; write the outputs under `out_dir`; return the record.
 
     Raises `inputs.ScanInputError` for paths that cannot be scanned, `fields.FieldPathError` for a bad
-    field path, `readers.ScanFaultError` on the first fault under `strict`, and
-    `checkpoint.ResumeError` when resuming into a folder written with other settings.
+    field path (or one that no record has), `readers.ScanFaultError` on the first fault under `strict`, and
+    `checkpoint.ResumeError` when resuming into a folder written with other settings; in each case but
+    the last, `out_dir/leakage.json` says `failed` and why. `max_skipped` is the fraction of skipped
+    records the status tolerates before it says `incomplete` (damaged files and empty scans never pass).
+    `profile` adds the corpus profile (`profile.py`) to the record; `rephrased` runs the second stage
+    that finds rephrased test items (`rephrase.py`) and lists them under `rephrased`.
     """
+    out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
+    if not 0.0 <= max_skipped <= 1.0:
+        raise ValueError("max_skipped is a fraction between 0 and 1")
+    try:
+        return _run_scan(
+            paths,
+            out_dir=out_dir,
+            progress=progress,
+            ngram=ngram,
+            benchmarks=benchmarks,
+            fields=fields,
+            workers=workers,
+            engine=engine,
+            ray_address=ray_address,
+            resume=resume,
+            strict=strict,
+            floor=floor,
+            max_record_bytes=max_record_bytes,
+            shard_bytes=shard_bytes,
+            index=index,
+            max_skipped=max_skipped,
+            profile=profile,
+            rephrased=rephrased,
+        )
+    except ResumeError:
+        raise  # the folder belongs to another scan: leave it as it is
+    except Exception as exc:
+        write_failed(out_dir, paths, exc)
+        raise
+
+
+def write_failed(out_dir: Path, paths: Sequence[str | Path], exc: BaseException) -> dict[str, Any]:
+    """The record of a scan that could not run: status `failed`, the error, and nothing else to trust."""
+    message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    record = {
+        "status": "failed",
+        "headline": f"The scan could not run: {message}",
+        "error": f"{type(exc).__name__}: {message}",
+        "config": {"paths": [str(p) for p in paths]},
+    }
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_json(out_dir / "leakage.json", record)
+        atomic_write_text(out_dir / "summary.md", f"# Leakage scan: FAILED\n\n{record['headline']}\n")
+    except OSError:
+        pass  # the error being raised says what matters
+    return record
+
+
+def _run_scan(
+    paths: Sequence[str | Path],
+    *,
+    out_dir: Path,
+    progress: bool,
+    ngram: int,
+    benchmarks: Sequence[str] | None,
+    fields: Sequence[str] | None,
+    workers: int | None,
+    engine: str,
+    ray_address: str | None,
+    resume: bool,
+    strict: bool,
+    floor: int,
+    max_record_bytes: int,
+    shard_bytes: int,
+    index: TestIndex | None,
+    max_skipped: float,
+    profile: bool,
+    rephrased: bool,
+) -> dict[str, Any]:
     t0 = time.monotonic()
     started = datetime.now(UTC)
-    out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
     names = list(benchmarks) if benchmarks else list(DEFAULT_BENCHMARKS)
     field_list = tuple(fields) if fields else None
     for f in field_list or ():
         parse_field(f)  # fail before any work
     files, ignored = expand_inputs(list(paths))
+    index_source = "given"
     if index is None:
-        index = load_index(names, ngram=ngram, floor=floor)
+        index, index_source = load_cached_index(names, ngram=ngram, floor=floor)
     elif (
         sorted(index.benchmarks) != sorted(names) or index.ngram != ngram or index.floor != min(floor, ngram)
     ):
         raise ValueError("the given index was built for other benchmarks or another n")
     t_index = time.monotonic()
-    options = ScanOptions(fields=field_list, max_record_bytes=max_record_bytes, strict=strict)
+    options = ScanOptions(
+        fields=field_list,
+        max_record_bytes=max_record_bytes,
+        strict=strict,
+        profile=profile,
+        rephrased=rephrased,
+    )
     shards = plan_shards(files, shard_bytes)
     settings = {
         "index": index.fingerprint(),
@@ -90,6 +193,8 @@ def run_scan(
         "piece_chars": options.piece_chars,
         "shard_bytes": shard_bytes,
         "hash_version": HASH_VERSION,
+        "profile": profile,
+        "rephrased": rephrased and REPHRASE_RULE_VERSION,
     }
     checkpoints = Checkpoints(out_dir, settings, resume)
     results: dict[str, ShardResult] = checkpoints.load({s.key for s in shards}) if resume else {}
@@ -112,10 +217,16 @@ def run_scan(
     items = merge_items(index, ordered)
     accounting = merge_accounting(ordered, files, ignored)
     counts = benchmark_counts(index, items)
-    dirty_total = sum(b["dirty"] for b in counts.values())
+    complete = completeness(accounting, max_skipped)
+    rephrased_items = None
+    if rephrased:
+        rephrased_items = merge_rephrased(index, ordered, {i["item_id"] for i in items if i["dirty"]})
+        for name, c in counts.items():
+            c["rephrased"] = sum(1 for r in rephrased_items if r["benchmark"] == name)
     record: dict[str, Any] = {
-        "status": "flagged" if dirty_total else "clean",
-        "headline": headline(counts, accounting),
+        "status": scan_status(counts, complete),
+        "headline": headline(counts, accounting, complete),
+        "completeness": complete,
         "benchmarks": counts,
         "items": items,
         "accounting": accounting,
@@ -126,6 +237,9 @@ def run_scan(
             "floor": index.floor,
             "fields": list(field_list) if field_list else None,
             "max_record_bytes": max_record_bytes,
+            "max_skipped": max_skipped,
+            "profile": profile,
+            "rephrased": rephrase_config() if rephrased else False,
             "companion_gap": COMPANION_GAP,
             "dirty_rule": DIRTY_RULE.format(
                 ngram=index.ngram,
@@ -144,6 +258,8 @@ def run_scan(
         "execution": {
             "engine": runner.name,
             "workers": runner.workers,
+            "core": _core(),
+            "index": index_source,
             "shards": len(shards),
             "shards_resumed": len(shards) - len(todo),
             "versions": _versions(),
@@ -157,8 +273,28 @@ def run_scan(
             "words": sum(r.words for r in ordered),
         },
     }
+    if profile:
+        record["profile"] = _profile(ordered)
+    if rephrased_items is not None:
+        record["rephrased"] = rephrased_items
     write_outputs(out_dir, record, index, record_examples=RECORD_EXAMPLES)
     return record
+
+
+def _profile(results: list[ShardResult]) -> dict[str, Any]:
+    """The corpus profile, per file (its shards merged) and overall."""
+    by_file: dict[int, tuple[str, CorpusProfile]] = {}
+    for r in results:
+        prof = r.profile or CorpusProfile()
+        name, have = by_file.get(r.shard.file_index, (r.shard.file.name, CorpusProfile()))
+        by_file[r.shard.file_index] = (name, have.merge(prof))
+    return profile_record([by_file[i] for i in sorted(by_file)])
+
+
+def _core() -> str:
+    from harness.leakage import hashing
+
+    return hashing.CORE
 
 
 def _versions() -> dict[str, str]:

@@ -110,6 +110,8 @@ class ByteStream:
             self.fault = StreamFault(
                 "truncated", f"the {self.compression} stream ends before its last frame does"
             )
+        elif self.raw_read == 0:
+            self.fault = StreamFault("truncated", f"the file is empty: no {self.compression} stream at all")
 
 
 @dataclass

@@ -136,6 +136,9 @@ class ScanSection(_Strict):
     ngram: int = Field(default=13, ge=1)
     fields: list[str] | None = None
     workers: int | None = Field(default=None, ge=1)
+    profile: bool = (
+        False  # the corpus profile (compression ratio, duplicates, lengths; harness scan --profile)
+    )
 
     _bench = field_validator("benchmarks")(_check_benchmarks)
 

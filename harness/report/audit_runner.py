@@ -123,6 +123,8 @@ def plan_sections(config: AuditConfig) -> list[SectionPlan]:
             kw["fields"] = list(f.scan.fields)
         if f.scan.workers is not None:
             kw["workers"] = f.scan.workers
+        if f.scan.profile:
+            kw["profile"] = True
         plans.append(SectionPlan("scan", "scan", "scan", kw))
     v = f.verify
     for target in config.verify_targets:

@@ -117,3 +117,29 @@ def contamination_figure(rows: Sequence[ContaminationRow]) -> str | None:
     ax.set_title("Contamination per benchmark")
     ax.grid(axis="x", alpha=0.3)
     return _svg(fig)
+
+
+def corpus_profile_figure(profile: dict | None) -> str | None:
+    """The scan's corpus profile (`harness scan --profile`): histogram of the per-record compression ratio,
+    overall, with its median and the exact-duplicate rate in the title (SVG)."""
+    overall = (profile or {}).get("overall") if isinstance(profile, dict) else None
+    hist = (
+        ((overall or {}).get("compression_ratio") or {}).get("histogram")
+        if isinstance(overall, dict)
+        else None
+    )
+    if not isinstance(hist, dict) or not sum(hist.get("counts") or []):
+        return None
+    counts, edges = list(hist["counts"]), [float(e) for e in hist["edges"]]  # bin i starts at edges[i]
+    width = edges[1] - edges[0]
+    fig, ax = plt.subplots(figsize=(7.5, 2.6))
+    ax.bar(edges[: len(counts)], counts[: len(edges)], width=width, align="edge", color="#455a64")
+    cr = overall["compression_ratio"]
+    ax.set_xlabel("compression ratio per record (compressed / raw, DEFLATE level 1)")
+    ax.set_ylabel("records (sampled)")
+    ax.set_title(
+        f"Corpus profile: median ratio {cr.get('p50')}, exact duplicates "
+        f"{100 * float(overall.get('exact_duplicate_rate') or 0):.2f}% of {int(overall.get('records') or 0):,} records"
+    )
+    ax.grid(axis="y", alpha=0.3)
+    return _svg(fig)

@@ -57,11 +57,14 @@ def render_html(audit: dict[str, Any]) -> str:
     view = build_view(audit)
     claims_svg = plots.claims_figure(view.claims)
     contamination_svg = plots.contamination_figure(view.contamination)
+    scan = (audit.get("sections") or {}).get("scan")
+    profile_svg = plots.corpus_profile_figure(scan.get("profile") if isinstance(scan, dict) else None)
     return _env.get_template("report.html.j2").render(
         v=view,
         status_words=STATUS_WORDS,
         claims_plot=plots.data_uri(claims_svg) if claims_svg else None,
         contamination_plot=plots.data_uri(contamination_svg) if contamination_svg else None,
+        profile_plot=plots.data_uri(profile_svg) if profile_svg else None,
     )
 
 

@@ -48,7 +48,7 @@ def test_scan_writes_outputs_and_gates_on_leaks(leaky, tmp_path) -> None:
     args = ["scan", str(leaky), "--benchmarks", "gsm8k", "--out", str(tmp_path / "o"), "--no-progress"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "FLAGGED" in result.output
+    assert "LEAK" in result.output
     assert {p.name for p in (tmp_path / "o").iterdir()} >= {
         "leakage.json",
         "items.parquet",

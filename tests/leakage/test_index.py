@@ -56,18 +56,25 @@ def test_length_rule_and_undetectable_items() -> None:
                     },
                     {"q": "Which of the following is a renewable resource?", "c": ["coal", "wind"]},
                     {"q": "Which is a mammal?", "c": ["a whale", "a shark"]},
+                    {"q": "Which is a mammal?", "c": ["whale", "shark"]},
+                    {"q": "A mammal?", "c": ["a whale swims in the sea", "a shark"]},
                 ]
             )
         ]
     )
-    long_q, short_q, tiny_q = (idx.segments[idx.items[i].segments[0]] for i in range(3))
+    long_q, short_q, brief_q, tiny_q, two_q = (idx.segments[idx.items[i].segments[0]] for i in range(5))
     assert long_q.n_words == 17 and long_q.units == 17 - 13 + 1
     assert short_q.n_words == 8 and short_q.units == 1
-    assert tiny_q.units == 0
-    assert [it.detectable for it in idx.items] == [True, True, False]
-    # The short question is probed through its 8-word anchor and must match over all its words.
+    # brief: a question of 3-7 words that makes 8 words with its options is indexed whole (found only
+    # with all its options next to it); with fewer words in all, or under 3 words, it is not
+    assert brief_q.n_words == 4 and brief_q.units == 1
+    assert tiny_q.units == 0 and two_q.units == 0
+    assert [it.detectable for it in idx.items] == [True, True, True, False, False]
+    # The short question is probed through an 8-word anchor and must match over all its words.
     short_units = np.flatnonzero(idx.unit_segment == idx.items[1].segments[0])
     assert idx.unit_len[short_units].tolist() == [8] and 8 in idx.keys
+    brief_units = np.flatnonzero(idx.unit_segment == idx.items[2].segments[0])
+    assert idx.unit_len[brief_units].tolist() == [4] and 3 in idx.keys
 
 
 def test_keys_are_sorted_and_point_at_their_units() -> None:
@@ -124,7 +131,7 @@ def test_fingerprint_follows_the_rule_parameters() -> None:
 def test_real_index_shape(index, sets) -> None:
     assert len(index.items) == sum(len(s) for s in sets.values())
     summary = index.summary()
-    assert summary["window_lengths"] == [8, 13]
+    assert summary["window_lengths"] == [3, 8, 13]
     assert 1_000_000 < summary["units"] < 1_400_000
     undetectable = sum(1 for it in index.items if not it.detectable)
-    assert 0 < undetectable < 1000  # a few hundred very short MMLU/ARC items
+    assert 0 < undetectable < 100  # a few dozen MMLU/ARC items too short even with their options

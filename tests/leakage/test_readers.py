@@ -47,18 +47,25 @@ def test_faults_in_json_lines_are_counted_with_their_lines(tmp_path) -> None:
             orjson.dumps(GOOD),
             b'{"text": "unterminated',  # line 2: malformed
             b"",  # line 3: blank, not a record
-            b'{"text": "caf\xe9 latin-1 bytes"}',  # line 4: invalid UTF-8
+            b'{"text": "caf\xe9 latin-1 bytes"}',  # line 4: invalid UTF-8: repaired and read
             b'{"id": 4}',  # line 5: no string at all
             b"[1, 2, 3]",  # line 6: no string at all
             orjson.dumps({"title": "a record with another field only, long enough to matter"}),  # line 7
         )
     )
     records, acct = one(p)
-    assert [r.line for r in records] == [1, 7]
-    assert [r.number for r in records] == [0, 5]
-    assert acct.records_read == 2 and acct.records_skipped == 4 and acct.blank_lines == 1 and acct.lines == 7
+    assert [r.line for r in records] == [1, 4, 7]
+    assert [r.number for r in records] == [0, 2, 5]
+    assert records[1].texts == [("text", "caf\ufffd latin-1 bytes")]
+    assert acct.records_read == 3 and acct.records_skipped == 3 and acct.blank_lines == 1 and acct.lines == 7
     reasons = {k: [(e["line"], e["record"]) for e in v["examples"]] for k, v in acct.skipped.items()}
-    assert reasons == {"malformed_json": [(2, 1)], "invalid_utf8": [(4, 2)], "no_text": [(5, 3), (6, 4)]}
+    assert reasons == {"malformed_json": [(2, 1)], "no_text": [(5, 3), (6, 4)]}
+    repaired = acct.repairs["decoded_with_replacement"]
+    assert repaired["count"] == 1 and (
+        repaired["examples"][0]["line"],
+        repaired["examples"][0]["record"],
+    ) == (4, 2)
+    assert "1 invalid UTF-8 sequence(s)" in repaired["examples"][0]["detail"]
     _, acct = one(p, fields=(parse_field("text"),))
     assert acct.skipped["missing_field"]["examples"][0]["line"] == 5
     assert {e["line"] for e in acct.skipped["missing_field"]["examples"]} == {5, 6, 7}
@@ -168,10 +175,11 @@ def test_plain_text_paragraphs(tmp_path) -> None:
     records, acct = one(p)
     assert [(r.line, r.texts) for r in records] == [
         (1, [("text", "First paragraph line one,\nline two.")]),
+        (5, [("text", "Second \ufffd paragraph.")]),
         (7, [("text", "Third one")]),
     ]
-    assert acct.skipped["invalid_utf8"]["examples"][0]["line"] == 5
-    assert acct.records_read == 2 and acct.records_skipped == 1 and acct.blank_lines == 3
+    assert acct.repairs["decoded_with_replacement"]["examples"][0]["line"] == 5
+    assert acct.records_read == 3 and acct.records_skipped == 0 and acct.blank_lines == 3
 
 
 def test_parquet_row_groups_and_columns(tmp_path) -> None:

@@ -42,7 +42,7 @@ def scan(paths, out, index, **kw):
 def test_record_shape_places_and_outputs(corpus, index, tmp_path) -> None:
     root, gsm, arc = corpus
     rec = scan([root], tmp_path / "out", index, workers=1)
-    assert rec["status"] == "flagged" and dirty_ids(rec) == {gsm.item_id, arc.item_id}
+    assert rec["status"] == "leak" and dirty_ids(rec) == {gsm.item_id, arc.item_id}
     assert rec["headline"].startswith("2 of 20,609 test items were found")
     assert "2 records could not be read" in rec["headline"]
     by_id = {i["item_id"]: i for i in rec["items"]}
@@ -152,7 +152,7 @@ def test_audit_runner_contract(corpus, tmp_path) -> None:
         fields=None,
         workers=1,
     )
-    assert rec["status"] == "flagged" and isinstance(rec["headline"], str) and rec["headline"].endswith(".")
+    assert rec["status"] == "leak" and isinstance(rec["headline"], str) and rec["headline"].endswith(".")
     assert list(rec["benchmarks"]) == ["gsm8k"]
     from harness.verify.runner import _read_leakage
 

@@ -1,0 +1,130 @@
+"""The compiled core (`_fastscan.c`) against its numpy reference (`hashing.probe_windows(core="pure")`):
+the same words, the same first word per text, the same candidate windows with the same hashes, on arbitrary
+text and tables; and the same leakage.json from a whole scan."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.leakage import hashing
+from harness.leakage.hashing import probe_windows
+from harness.leakage.index import prefilter_table
+from harness.leakage.normalize import fold_bytes
+from tests.leakage.corpora import FILLER, comparable, page, real_sets, write_jsonl
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compiled_core():
+    """The extension as `pip install -e .` builds it; built in place here if this checkout lacks it."""
+    if hashing._fastscan is None:
+        cmd = [sys.executable, "-c", "from setuptools import setup; setup()", "build_ext", "--inplace"]
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+        importlib.reload(hashing)
+    assert hashing._fastscan is not None, "the compiled core could not be built"
+    return hashing._fastscan
+
+
+def batch(texts: list[str]) -> tuple[bytes, np.ndarray]:
+    enc = [fold_bytes(t) for t in texts]
+    starts = np.zeros(len(enc) + 1, dtype=np.int64)
+    if enc:
+        np.cumsum([len(e) + 1 for e in enc], out=starts[1:])
+    return b" ".join(enc), starts
+
+
+def tables_for(texts: list[str], lengths: list[int], seed: int) -> list[tuple[int, int, np.ndarray]]:
+    """Prefilter tables holding some of the batch's own windows (so candidates exist) and random keys."""
+    data, _starts = batch(texts)
+    buf = hashing.padded(data.translate(hashing._FOLD))
+    s, e = hashing.word_spans(buf)
+    codes = hashing.word_codes(buf, s, e)
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in lengths:
+        h = hashing.ngram_hashes(codes, k) if codes.size >= k else np.empty(0, np.uint64)
+        chosen = h[rng.random(h.size) < 0.3] if h.size else h
+        noise = rng.integers(0, 2**63, 50, dtype=np.int64).astype(np.uint64)
+        keys = np.sort(np.concatenate((chosen, noise)))
+        bits, table = prefilter_table(keys)
+        out.append((k, bits, table))
+    return out
+
+
+def same(a, b) -> None:
+    assert a[0] == b[0]
+    assert np.array_equal(a[1], b[1])
+    assert len(a[2]) == len(b[2])
+    for (pa, ha), (pb, hb) in zip(a[2], b[2], strict=True):
+        assert np.array_equal(pa, pb) and np.array_equal(ha, hb)
+
+
+_WORDS = st.sampled_from(
+    ["the", "cat", "Sat", "ON", "a", "mat", "2+2", "it's", "naïve", "ÉCOLE", "straße", "x" * 17, "y" * 9,
+     "1,000", "—", "\u201cquoted\u201d", "ﬁne", "東京", "\t", "\n\n", "", "a_b", "\x00", "€5"]
+)  # fmt: skip
+_TEXT = st.lists(_WORDS, max_size=60).map(" ".join) | st.text(max_size=80)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(_TEXT, max_size=12), lengths=st.sets(st.integers(1, 9), min_size=1, max_size=3),
+       seed=st.integers(0, 1000))  # fmt: skip
+def test_compiled_core_equals_the_reference(texts, lengths, seed) -> None:
+    data, starts = batch(texts)
+    probes = tables_for(texts, sorted(lengths), seed)
+    same(
+        probe_windows(data, starts, probes, core="pure"), probe_windows(data, starts, probes, core="compiled")
+    )
+
+
+def test_compiled_core_on_real_items_and_long_words() -> None:
+    sets = real_sets()
+    texts = [FILLER * 3]
+    for name in ("gsm8k", "mmlu", "hellaswag"):
+        for item in sets[name].items[:40]:
+            texts.append(FILLER + item.question + " " + " ".join(item.choices) + " " + item.answer)
+    texts += ["", "z" * 5000, "word " * 20_000, "ünïcödé " * 300]
+    probes = tables_for(texts, [8, 13], 0)
+    data, starts = batch(texts)
+    a = probe_windows(data, starts, probes, core="pure")
+    b = probe_windows(data, starts, probes, core="compiled")
+    same(a, b)
+    assert sum(p.size for p, _ in b[2]) > 100  # the comparison covered real candidates
+
+
+def test_bad_arguments_are_errors(compiled_core) -> None:
+    with pytest.raises(ValueError, match="fold"):
+        compiled_core.scan(b"abc", np.array([0, 4], np.int64), b"x" * 10, [])
+    with pytest.raises(ValueError, match="probe"):
+        compiled_core.scan(
+            b"abc", np.array([0, 4], np.int64), hashing._FOLD, [(13, 8, np.zeros(3, np.uint8))]
+        )
+
+
+def test_whole_scan_is_identical_with_either_core(index, tmp_path, monkeypatch) -> None:
+    from harness.leakage import run_scan
+
+    sets = real_sets()
+    gsm, arc, hs = sets["gsm8k"].items[3], sets["arc_easy"].items[9], sets["hellaswag"].items[77]
+    records = [{"text": page(f"Note {i}.")} for i in range(30)]
+    records[4]["text"] = page(gsm.question + " " + gsm.answer)
+    records[11]["text"] = page(
+        arc.question + "\n" + "\n".join(f"({c}) {t}" for c, t in zip("abcd", arc.choices, strict=False))
+    )
+    records[20]["text"] = page("ünïcödé " + hs.question.upper())
+    write_jsonl(tmp_path / "c.jsonl", records)
+    out = {}
+    for core in ("pure", "compiled"):
+        monkeypatch.setattr(hashing, "CORE", core)
+        out[core] = run_scan([tmp_path / "c.jsonl"], out_dir=tmp_path / core, index=index, workers=1)
+    assert comparable(out["pure"]) == comparable(out["compiled"])
+    assert out["compiled"]["status"] == "leak" and out["compiled"]["benchmarks"]["gsm8k"]["dirty"] == 1
