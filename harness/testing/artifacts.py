@@ -12,6 +12,7 @@ a changed input digest (other reference weights) names a new one.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -29,8 +30,14 @@ RECIPE_FORMAT = 1
 
 
 def zoo_dir() -> Path:
-    """Where zoo artefacts are cached (``$HARNESS_HOME/zoo``)."""
-    return harness_home() / "zoo"
+    """Where zoo artefacts are cached (``$HARNESS_ZOO_DIR``, else ``$HARNESS_HOME/zoo``)."""
+    return Path(os.environ.get("HARNESS_ZOO_DIR") or harness_home() / "zoo")
+
+
+def tools_dir() -> Path:
+    """Where fetched tools (llama.cpp's converter) are cached: ``$HARNESS_HOME/tools``, apart from the
+    zoo so that a test with its own zoo directory does not fetch them again."""
+    return harness_home() / "tools"
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness.testing.artifacts import Artifact, Recipe, build_cached, weights_digest
+from harness.testing.artifacts import Artifact, Recipe, build_cached, tools_dir, weights_digest
 
 DEFAULT_LLAMA_CPP_VERSION = "0.3.36"
 CONVERTER_MEMBERS = ("convert_hf_to_gguf.py", "conversion/", "gguf-py/")
@@ -99,7 +99,7 @@ def converter() -> Artifact:
             files = extract_converter(sdist, out)
             return {"sdist": sdist.name, "sdist_sha256": sha256_file(sdist), "members": len(files)}
 
-    return build_cached(Recipe("llama-cpp-converter", {"llama_cpp_python": version}), build)
+    return build_cached(Recipe("llama-cpp-converter", {"llama_cpp_python": version}), build, root=tools_dir())
 
 
 def convert_hf_to_gguf(model_dir: Path, outfile: Path, *, outtype: str = "f32") -> None:
