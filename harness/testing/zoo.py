@@ -377,7 +377,7 @@ QUICK = (
 
 
 def select(names_or_globs: list[str] | None = None, *, quick: bool = False) -> list[Endpoint]:
-    """Endpoints by exact name or fnmatch glob (all by default, ``QUICK`` with ``quick``)."""
+    """Endpoints by exact name or fnmatch glob, in the patterns' order (all by default, ``QUICK`` with ``quick``)."""
     import fnmatch
 
     eps = catalogue()
@@ -385,7 +385,9 @@ def select(names_or_globs: list[str] | None = None, *, quick: bool = False) -> l
         return [e for e in eps if e.name in QUICK]
     if not names_or_globs:
         return eps
-    picked = [e for e in eps if any(fnmatch.fnmatchcase(e.name, g) for g in names_or_globs)]
+    picked: list[Endpoint] = []  # in the order of the patterns (each pattern's matches in zoo order)
+    for g in names_or_globs:
+        picked += [e for e in eps if fnmatch.fnmatchcase(e.name, g) and e not in picked]
     unknown = [g for g in names_or_globs if not any(fnmatch.fnmatchcase(e.name, g) for e in eps)]
     if unknown:
         raise ValueError(f"no zoo endpoint matches {unknown}; known: {', '.join(e.name for e in eps)}")

@@ -61,5 +61,6 @@ def test_select() -> None:
         "llama.cpp-Q4_1",
     }
     assert [e.name for e in select(["fp32"])] == ["fp32"]
+    assert [e.name for e in select(["other-tokenizer", "fp32", "fp3*"])][:2] == ["other-tokenizer", "fp32"]
     with pytest.raises(ValueError, match="no zoo endpoint"):
         select(["gpt-4"])
