@@ -147,6 +147,13 @@ def run_endpoint(
     return failures
 
 
+def _exit_on_sigterm() -> None:
+    """SIGTERM (kill, a CI timeout) unwinds like Ctrl-C, so every server this run started is stopped."""
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("reports/fingerprint_floor"))
@@ -179,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     code = floor.code_digest(Path(fingerprint_pkg.__file__).parent)
     failures = 0
     if not args.summary_only:
+        _exit_on_sigterm()
         from harness.models.smollm2 import resolve_model_path
 
         args.reference_dir = Path(resolve_model_path(args.reference))
