@@ -165,7 +165,7 @@ def _serve_llama_cpp_with(path: Path, name: str, opts: dict[str, Any], start_ser
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1"]
     cmd += ["--port", PORT_PLACEHOLDER, "--logits_all", "true", "--n_ctx", "2048", "--seed", "0"]
     cmd += ["--model_alias", name]
-    for key in ("n_threads", "n_batch", "n_ubatch"):
+    for key in ("n_threads", "n_threads_batch", "n_batch", "n_ubatch"):
         if key in opts:
             cmd += [f"--{key}", str(opts[key])]
     return start_server(cmd, timeout=180)
@@ -228,7 +228,7 @@ def catalogue() -> list[Endpoint]:
             "llama.cpp",
             ModelSpec("quantised", {"quant_type": "Q8_0"}),
             "llama_cpp",
-            {"n_threads": 1, "n_batch": 8, "n_ubatch": 8},
+            {"n_threads": 1, "n_threads_batch": 1, "n_batch": 8, "n_ubatch": 8},
         ),
         Endpoint(
             "llama.cpp-Q4_K_M-nbatch16",
