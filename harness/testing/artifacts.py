@@ -144,6 +144,9 @@ def build_cached(
         if done is not None:
             return done
         final.parent.mkdir(parents=True, exist_ok=True)
+        # Holding the lock, any temp dir of this recipe is a build that was killed (SIGKILL, power loss).
+        for stale in final.parent.glob(f".building-{recipe.dirname}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".building-{recipe.dirname}-", dir=final.parent))
         try:
             started = time.monotonic()

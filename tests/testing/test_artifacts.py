@@ -57,8 +57,11 @@ def test_failed_build_leaves_nothing_and_is_retried(tmp_path: Path) -> None:
         build_cached(recipe, broken, root=tmp_path)
     assert load_artifact(tmp_path / recipe.dirname) is None
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".building")]
+    # A killed build's temp dir is removed by the next build of the same recipe.
+    (tmp_path / f".building-{recipe.dirname}-x1").mkdir()
     # A directory without provenance (a crash between writes) is rebuilt, not trusted.
     (tmp_path / recipe.dirname).mkdir()
     (tmp_path / recipe.dirname / "stale.bin").write_bytes(b"old")
     art = build_cached(recipe, lambda out: (out / "ok.bin").write_bytes(b"new") and None, root=tmp_path)
     assert set(art.files) == {"ok.bin"}
+    assert not list(tmp_path.glob(".building-*"))
