@@ -56,7 +56,13 @@ class Tamper:
             body["messages"] = [{"role": "system", "content": self.system_prompt}, *body["messages"]]
         return body
 
-    def response(self, data: dict[str, Any], served_model_name: str) -> dict[str, Any]:
+    def refuse(self, route: str, body: dict[str, Any]) -> tuple[int, str] | None:
+        """(HTTP status, message) to answer instead of forwarding, or None (a subclass may refuse)."""
+        return None
+
+    def response(
+        self, data: dict[str, Any], served_model_name: str, request: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         if "model" in data:
             data["model"] = served_model_name
         for choice in data.get("choices") or []:
@@ -128,6 +134,10 @@ def make_handler(upstream: str, upstream_model: str, served_model_name: str, tam
                     self._send(*hit)
                     return
             route = path.removeprefix("/v1")
+            refusal = tamper.refuse(route, body)
+            if refusal is not None:
+                self._send(refusal[0], json.dumps({"error": {"message": refusal[1]}}).encode())
+                return
             try:
                 resp = client.post(
                     upstream.rstrip("/") + route, json=tamper.request(route, body, upstream_model)
@@ -138,7 +148,7 @@ def make_handler(upstream: str, upstream_model: str, served_model_name: str, tam
             if resp.status_code != 200:
                 self._send(resp.status_code, resp.content)
                 return
-            out = (200, json.dumps(tamper.response(resp.json(), served_model_name)).encode())
+            out = (200, json.dumps(tamper.response(resp.json(), served_model_name, body)).encode())
             if cache:
                 with lock:
                     memo[key] = out
