@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.data.errors import DataError
-from harness.data.local_copy import sha256_file
+from harness.records.files import sha256_file
 
 MANIFEST = "manifest.json"
 BUNDLED_DIR = Path(__file__).parent / "bundled"

@@ -505,7 +505,7 @@ def _setting_for(name: str, claims_file: ClaimsFile | None, spec: BackendSpec) -
 
 
 def _check_backend_can_run(spec: BackendSpec, names: list[str]) -> None:
-    mc = [n for n in names if get_spec(n).kind == "multiple_choice"]
+    mc = [n for n in names if not get_spec(n).generative]
     if mc and not spec.loglikelihood:
         if spec.chat_only:
             raise BackendError(
@@ -531,14 +531,15 @@ def _select_rows(
     """
     n = len(bs.rows)
     if limit is not None:
-        if bs.benchmark == "mmlu":
+        per = get_spec(bs.benchmark).lm_eval.task_per  # one lm-eval task per subject (MMLU)
+        if per is not None:
             taken: dict[str, int] = {}
             rows = []
             for i, row in enumerate(bs.rows):
-                if taken.get(row["subject"], 0) < limit:
-                    taken[row["subject"]] = taken.get(row["subject"], 0) + 1
+                if taken.get(row[per], 0) < limit:
+                    taken[row[per]] = taken.get(row[per], 0) + 1
                     rows.append(i)
-            how = f"first {limit} item{'s' if limit > 1 else ''} of each subject (--limit)"
+            how = f"first {limit} item{'s' if limit > 1 else ''} of each {per} (--limit)"
         else:
             rows = list(range(min(limit, n)))
             how = f"first {len(rows)} item{'s' if len(rows) > 1 else ''} (--limit)"
@@ -653,8 +654,9 @@ def _benchmark_section(
     partial = not bs.source.complete
     subset = len(records) < len(bs)
     truncation = truncation_of(name, records, max_gen_toks, tokenizer)
+    spec = get_spec(name)
     section: dict[str, Any] = {
-        "title": get_spec(name).title,
+        "title": spec.title,
         "setting": setting.to_dict(),
         "metric_key": setting.metric_key,
         "partial": partial,
@@ -692,20 +694,20 @@ def _benchmark_section(
         "verdict": None,
         "contamination": None,
     }
-    if name == "mmlu":
-        from harness.verify.ceilings import MMLU_TEST_SIZES
-
-        estimate = stratified_estimate(correct, [r["subject"] for r in records], MMLU_TEST_SIZES)
+    strata = spec.strata
+    if strata is not None:
+        estimate = stratified_estimate(correct, [r["subject"] for r in records], strata.sizes)
         section["full_test_estimate"] = {
             **estimate,
             "sample_mean": plain_mean,
-            "note": "each subject weighted by its share of the 14042-question MMLU test set (stratified "
-            "estimator over the subjects scored); this is the measurement the claim is tested against, and "
-            "equals the plain mean on the complete test set",
+            "note": f"each {strata.key} weighted by its share of the {strata.total}-question {spec.title} "
+            f"test set (stratified estimator over the {strata.key}s scored); this is the measurement the "
+            "claim is tested against, and equals the plain mean on the complete test set",
         }
     section["caveats"] = _caveats(name, section, gen_kwargs)
     if dirty_ids is not None:
-        clusters = [r["subject"] for r in records] if name == "mmlu" else None
+        # strata as clusters of the clean-versus-dirty comparison (a record's stratum is its "subject")
+        clusters = [r["subject"] for r in records] if strata is not None else None
         section["contamination"] = contamination_section(name, records, clusters, dirty_ids)
     return section, measurement, truncation
 
@@ -724,7 +726,8 @@ def _caveats(name: str, section: dict[str, Any], gen_kwargs: dict | None) -> lis
         )
     elif selection["method"] == "random_sample":
         out.append(f"scored on a {selection['description']}; the interval covers that sampling")
-    if gen_kwargs and get_spec(name).kind != "multiple_choice":
+    spec = get_spec(name)
+    if gen_kwargs and spec.generative:
         out.append(
             f"generation settings were overridden ({', '.join(f'{k}={v}' for k, v in sorted(gen_kwargs.items()))})"
         )
@@ -735,9 +738,10 @@ def _caveats(name: str, section: dict[str, Any], gen_kwargs: dict | None) -> lis
             f"{m.get('design_effect'):.2f}): items sharing a source are not independent"
         )
     stratified = m.get("se_method") == "stratified" and m.get("sample_mean") is not None
-    if stratified and abs(m["sample_mean"] - m["score"]) >= 0.0005:
+    if stratified and spec.strata is not None and abs(m["sample_mean"] - m["score"]) >= 0.0005:
         out.append(
-            f"weighted by subject size as in the full MMLU test set (14042 questions), the score is "
+            f"weighted by {spec.strata.key} size as in the full {spec.title} test set ({spec.strata.total} "
+            f"questions), the score is "
             f"{100 * m['score']:.1f}%, against {100 * m['sample_mean']:.1f}% unweighted on these items; "
             "the claim is tested against the weighted score"
         )
