@@ -14,13 +14,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import math
 import re
 import shutil
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +35,11 @@ from harness.models.backends import (
     endpoint_models,
     require_api_key,
 )
+from harness.records.files import atomic_write_text, json_safe, package_versions, sha256_bytes
+from harness.records.verify import SCHEMA, SCHEMA_VERSION
 from harness.verify.claims import Claim, ClaimsFile, Setting, default_setting, load_claims
 from harness.verify.records import build_records, write_records
 from harness.verify.sections import (
-    SCHEMA,
-    SCHEMA_VERSION,
     compare_claim_setting,
     judge_sections,
     measure_records,
@@ -61,17 +59,6 @@ log = logging.getLogger(__name__)
 class VerifyError(ValueError):
     """The run cannot proceed as asked (bad combination of options, unusable leakage file, a model or
     endpoint that fails); the message says what to change."""
-
-
-def package_versions() -> dict[str, str | None]:
-    """Versions of the packages whose behaviour changes the numbers (None: not installed)."""
-    out: dict[str, str | None] = {}
-    for name in ("harness", "lm_eval", "transformers", "torch", "datasets", "vllm", "llama_cpp_python"):
-        try:
-            out[name] = version(name.replace("_", "-") if name == "llama_cpp_python" else name)
-        except PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def run_verify(
@@ -286,13 +273,11 @@ def run_verify(
 
 
 def _write_outputs(out_dir: Path, report: dict[str, Any]) -> None:
-    from harness.records.files import atomic_write_bytes, atomic_write_text
+    """verify.json, validated against ``VerifyRecord`` as it is written, then verify.md rendered from it."""
+    from harness.records.verify import write_verify_record
     from harness.verify.summary import render_markdown
 
-    atomic_write_bytes(
-        out_dir / "verify.json",
-        orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n",
-    )
+    write_verify_record(out_dir / "verify.json", report)
     atomic_write_text(out_dir / "verify.md", render_markdown(report))
 
 
@@ -360,7 +345,7 @@ def _request_cache(out_dir: Path, spec: BackendSpec, resume: bool) -> tuple[Path
         option=orjson.OPT_SORT_KEYS,
         default=str,
     )
-    stem = root / f"{spec.backend}-{hashlib.sha256(key_source).hexdigest()[:16]}"
+    stem = root / f"{spec.backend}-{sha256_bytes(key_source)[:16]}"
     db = Path(str(stem) + "_rank0.db")
     cached = None
     if resume:
@@ -580,23 +565,14 @@ def _read_leakage(path: Path) -> tuple[set[str], dict[str, Any]]:
             raise VerifyError(f"--clean-from {path}: items[{index}] lacks 'item_id' or 'dirty'")
         if item["dirty"]:
             dirty.add(str(item["item_id"]))
-    info = {"path": path.name, "sha256": hashlib.sha256(raw).hexdigest(), "dirty_items": len(dirty)}
+    info = {"path": path.name, "sha256": sha256_bytes(raw), "dirty_items": len(dirty)}
     return dirty, info
 
 
 def _sanitize(value: Any) -> Any:
-    """lm-eval results as plain JSON: numpy scalars to Python, NaN/inf to None, no memory addresses."""
-    if isinstance(value, dict):
-        return {str(k): _sanitize(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_sanitize(v) for v in value]
-    if isinstance(value, np.generic):  # numpy scalars in lm-eval's results
-        value = value.item()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, str | int | bool) or value is None:
-        return value
-    return _ADDRESS.sub("", str(value))
+    """lm-eval results as plain JSON (``json_safe``): numpy scalars to Python, NaN/inf to None, and
+    anything else (the functions in lm-eval's task configs) as its text without memory addresses."""
+    return json_safe(value, default=lambda v: _ADDRESS.sub("", str(v)))
 
 
 def _relocate(value: Any, out_dir: Path) -> Any:

@@ -18,9 +18,6 @@ from harness.verify.setting_check import compare_settings, count_truncation
 from harness.verify.statistics import Measurement, measure, measure_stratified
 from harness.verify.verdict import ClaimInput, Truncation, judge_claims, status_of
 
-SCHEMA = "harness.verify"
-SCHEMA_VERSION = 2
-
 
 def cluster_key(benchmark: str, rows: list[dict[str, Any]]) -> str | None:
     """The real cluster of a benchmark's items, if any (the spec's ``clusters``): HellaSwag items that
