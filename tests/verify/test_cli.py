@@ -338,3 +338,38 @@ def test_plausibility_only_without_a_model(tmp_path, tiny_run):
     assert code == 2 and "needs --claims" in output
     code, output = invoke("--claims", str(possible), "--out", str(tmp_path / "s"))
     assert code == 2 and "--model and --backend" in " ".join(output.split())
+
+
+# --- --json: the record on stdout, nothing else; progress and errors on stderr ------------------------
+
+
+def test_json_prints_the_record_alone(tmp_path):
+    claims = tmp_path / "claims.toml"
+    claims.write_text("[gsm8k]\nvalue = 99.9\n[mmlu]\nvalue = 89.9\n")
+    result = CliRunner().invoke(
+        app,
+        ["verify", "--claims", str(claims), "--plausibility-only", "--json", "--out", str(tmp_path / "o")],
+    )
+    assert result.exit_code == 1, result.output  # the same exit code as without --json
+    assert orjson.loads(result.stdout) == orjson.loads((tmp_path / "o" / "verify.json").read_bytes())
+    assert "harness verify" not in result.stdout  # no table
+
+    bad = CliRunner().invoke(app, ["verify", "--plausibility-only", "--json", "--out", str(tmp_path / "b")])
+    assert bad.exit_code == 2 and bad.stdout == "" and "needs --claims" in bad.stderr
+
+
+@pytest.mark.slow
+def test_json_keeps_library_output_off_stdout(tiny_llama_dir, tmp_path):
+    """A real run in a pipe: lm-eval's and the progress lines go to stderr, the record alone to stdout."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "verify", "--model", str(tiny_llama_dir), "--backend", "hf",
+         "--benchmarks", "arc_easy", "--limit", "2", "--json", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]  # no claims: clean
+    assert orjson.loads(proc.stdout) == orjson.loads((out / "verify.json").read_bytes())
+    assert "lm-eval task harness_arc_easy" in proc.stderr
