@@ -36,6 +36,7 @@ from harness.models.backends import (
     require_api_key,
 )
 from harness.records.files import atomic_write_text, json_safe, package_versions, sha256_bytes
+from harness.records.formatting import percent
 from harness.records.verify import SCHEMA, SCHEMA_VERSION
 from harness.verify.claims import Claim, ClaimsFile, Setting, default_setting, load_claims
 from harness.verify.records import build_records, write_records
@@ -718,7 +719,7 @@ def _caveats(name: str, section: dict[str, Any], gen_kwargs: dict | None) -> lis
         out.append(
             f"weighted by {spec.strata.key} size as in the full {spec.title} test set ({spec.strata.total} "
             f"questions), the score is "
-            f"{100 * m['score']:.1f}%, against {100 * m['sample_mean']:.1f}% unweighted on these items; "
+            f"{percent(m['score'])}, against {percent(m['sample_mean'])} unweighted on these items; "
             "the claim is tested against the weighted score"
         )
     trunc = section.get("truncation")

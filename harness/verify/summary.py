@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from harness.records.formatting import percent
+from harness.records.formatting import percent, points
 
 
 def _cell(text: Any) -> str:
@@ -49,7 +49,7 @@ def rows(report: dict[str, Any]) -> list[dict[str, str]]:
             {
                 "benchmark": name,
                 "setting": _setting_words(sec["setting"], shots),
-                "se": f"{100 * m['se']:.2f} pt ({m['se_method']})" if m else "-",
+                "se": f"{points(m['se'], 2)} pt ({m['se_method']})" if m else "-",
                 "n": n_note,
                 "measured": percent(m["score"]) if m else "-",
                 "ci": f"{percent(m['ci_low'])} - {percent(m['ci_high'])}" if m else "-",

@@ -25,6 +25,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from harness.records.files import json_safe
 from harness.records.formatting import format_p, percent, points
 from harness.verify.ceilings import Ceiling, CeilingTest, ceiling_test, no_ceiling_reason
 from harness.verify.claim_tests import (
@@ -289,9 +290,7 @@ def _judge_one(
             "equivalence": {**eq.to_dict(), "p_adjusted": eq_adj},
             "correction": FAMILY_CORRECTION,
         }
-        claim_test = {
-            k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in claim_test.items()
-        }
+        claim_test = json_safe(claim_test)  # JSON has no infinity: an unbounded value is null
 
     if ct is not None and ct_adj is not None and ct_adj <= alpha:
         reasons = [

@@ -87,7 +87,7 @@ def test_a_bad_record_names_the_field(written, edit, message):
 
 
 def test_bad_records_are_refused_on_write_and_on_read(written, tmp_path):
-    path, report = written
+    _, report = written
     bad = _broken(report, lambda d: d["benchmarks"]["gsm8k"]["claim"].update(decimals="one"))
     target = tmp_path / "verify.json"
     with pytest.raises(RecordValidationError, match=r"verify\.json: not a valid VerifyRecord: .*decimals"):
