@@ -6,6 +6,8 @@ so that "41.2%" and "p = 0.031" read alike in verify's table, an audit's report 
 
 from __future__ import annotations
 
+import math
+
 
 def percent(x: float | None, digits: int = 1, missing: str = "n/a") -> str:
     """A fraction as a percentage: ``percent(0.4123)`` is ``"41.2%"``; None is ``missing``."""
@@ -17,6 +19,10 @@ def points(x: float, digits: int = 1) -> str:
     return f"{100.0 * x:.{digits}f}"
 
 
-def format_p(p: float) -> str:
-    """A p-value as a reader expects it: ``p < 0.001`` below a thousandth, else three decimals."""
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+def format_p(p: float | None, digits: int = 3) -> str:
+    """A p-value as a reader expects it: ``p < 0.001`` below the last decimal shown (``digits``), else
+    ``p = 0.031``; ``p = n/a`` for a missing or non-finite one."""
+    if p is None or not math.isfinite(p):
+        return "p = n/a"
+    floor = 10.0**-digits
+    return f"p < {floor:.{digits}f}" if p < floor else f"p = {p:.{digits}f}"
