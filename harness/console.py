@@ -8,7 +8,10 @@ needs, and commands cut nothing themselves (`is_terminal` tells them whether sho
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Console
@@ -35,3 +38,36 @@ def print_json(record: Any) -> None:
 
     sys.stdout.buffer.write(dumps_json(record))
     sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def stdout_to_stderr(enabled: bool = True) -> Iterator[None]:
+    """Send everything written to stdout inside the block to stderr instead (for ``--json``).
+
+    Libraries print progress and notices to stdout (``print``, and C extensions writing to file
+    descriptor 1); under ``--json`` stdout must carry the record alone, so both the Python stream and
+    the descriptor are pointed at stderr until the block ends.
+    """
+    if not enabled:
+        yield
+        return
+    _flush_stdout()
+    saved: int | None = None
+    with contextlib.suppress(OSError, ValueError):  # no real descriptors (an embedding caller)
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            _flush_stdout()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _flush_stdout() -> None:
+    for stream in (sys.stdout, sys.__stdout__):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()

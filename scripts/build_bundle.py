@@ -15,10 +15,11 @@ from pathlib import Path
 from harness.data import snapshot
 from harness.data.formats import to_hub_row
 from harness.data.label_errors import normalise_error_type
-from harness.data.local_copy import read_local_rows, sha256_file
+from harness.data.local_copy import read_local_rows
 from harness.data.readers import decode_text, iter_records
 from harness.data.registry import get_spec
 from harness.data.schemas import validate_row
+from harness.records.files import sha256_file
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "harness" / "data" / "bundled"

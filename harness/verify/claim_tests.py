@@ -40,16 +40,10 @@ from typing import Any, Literal
 
 from scipy import optimize, special, stats
 
+from harness.records.files import json_safe
+
 # Below this many expected successes or failures the normal approximation is poor (textbook rule).
 _EXACT_MIN_EXPECTED = 10.0
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    return value
 
 
 @dataclass(frozen=True)
@@ -134,7 +128,7 @@ class ShortfallTest:
     method: str
 
     def to_dict(self) -> dict[str, Any]:
-        return _finite(asdict(self))
+        return json_safe(asdict(self))
 
 
 def shortfall_test(
@@ -203,7 +197,7 @@ class ExcessTest:
     p_value: float
 
     def to_dict(self) -> dict[str, Any]:
-        return _finite(asdict(self))
+        return json_safe(asdict(self))
 
 
 def excess_test(ev: Evidence, claimed: float, tolerance: float) -> ExcessTest:
@@ -226,7 +220,7 @@ class EquivalenceTest:
     method: Literal["exact binomial", "normal"]
 
     def to_dict(self) -> dict[str, Any]:
-        return _finite(asdict(self))
+        return json_safe(asdict(self))
 
 
 def equivalence_test(ev: Evidence, claimed: float, margin: float) -> EquivalenceTest:

@@ -23,31 +23,17 @@ file's inline `[claims.gsm8k]` tables are the same tables one level down.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.data import BENCHMARKS
+from harness.data.registry import BENCHMARKS, BenchmarkSpec, get_spec
 
-METRICS: dict[str, tuple[str, ...]] = {
-    "gsm8k": ("exact_match",),
-    "mmlu": ("acc",),
-    "arc_challenge": ("acc", "acc_norm"),
-    "arc_easy": ("acc", "acc_norm"),
-    "hellaswag": ("acc", "acc_norm"),
-}
-GSM8K_FILTERS = ("strict-match", "flexible-extract")
-
-# The metric a benchmark is scored with when nobody said otherwise: what lm-eval's task reports
-# first for GSM8K and MMLU; length-normalised accuracy for ARC and HellaSwag, the number model
-# cards and leaderboards publish for those.
-DEFAULT_METRIC = {
-    "gsm8k": "exact_match",
-    "mmlu": "acc",
-    "arc_challenge": "acc_norm",
-    "arc_easy": "acc_norm",
-    "hellaswag": "acc_norm",
-}
+# Metrics, default metric, answer filters and the chain-of-thought task of each benchmark come from
+# its spec (harness/data/benchmarks/<name>.toml): the metric a benchmark is scored with when nobody
+# said otherwise is what lm-eval's task reports first for GSM8K and MMLU, and length-normalised
+# accuracy for ARC and HellaSwag, the number model cards and leaderboards publish for those.
 
 _BENCHMARK_KEYS = {
     "value",
@@ -137,10 +123,13 @@ class ClaimsFile:
 
 def default_setting(benchmark: str) -> Setting:
     """lm-eval's defaults for a benchmark, used when no claim fixes the setting."""
-    return Setting(
-        metric=DEFAULT_METRIC[benchmark],
-        filter="strict-match" if benchmark == "gsm8k" else "none",
-    )
+    lm_eval = get_spec(benchmark).lm_eval
+    return Setting(metric=lm_eval.default_metric, filter=lm_eval.default_filter)
+
+
+def _titles(which: Callable[[BenchmarkSpec], bool]) -> str:
+    """The titles of the benchmarks a rule applies to, for error messages ("GSM8K")."""
+    return ", ".join(s.title for s in BENCHMARKS.values() if which(s))
 
 
 def load_claims(source: Path | str | dict[str, Any]) -> ClaimsFile:
@@ -217,18 +206,23 @@ def _parse_claim(name: str, key: str, body: Any, where: str) -> Claim:
     if not 0 <= value <= 100:
         raise ClaimsError(f"{where}: {key}.value = {value}: a percentage between 0 and 100 (not a fraction)")
 
-    metric = body.get("metric", DEFAULT_METRIC[name])
-    if metric not in METRICS[name]:
-        raise ClaimsError(f"{where}: {key}.metric = {metric!r}; for {name} use one of {list(METRICS[name])}")
+    spec = get_spec(name)
+    lm_eval = spec.lm_eval
+    metric = body.get("metric", lm_eval.default_metric)
+    if metric not in lm_eval.metrics:
+        raise ClaimsError(
+            f"{where}: {key}.metric = {metric!r}; for {name} use one of {list(lm_eval.metrics)}"
+        )
 
-    if name == "gsm8k":
-        filt = body.get("filter", "strict-match")
-        if filt not in GSM8K_FILTERS:
-            raise ClaimsError(f"{where}: {key}.filter = {filt!r}; use one of {list(GSM8K_FILTERS)}")
-    else:
-        filt = body.get("filter", "none")
-        if filt != "none":
-            raise ClaimsError(f"{where}: {key}.filter applies to GSM8K only; {name} has no answer extraction")
+    filt = body.get("filter", lm_eval.default_filter)
+    if lm_eval.extracts_answer:
+        if filt not in lm_eval.filters:
+            raise ClaimsError(f"{where}: {key}.filter = {filt!r}; use one of {list(lm_eval.filters)}")
+    elif filt != "none":
+        raise ClaimsError(
+            f"{where}: {key}.filter applies to {_titles(lambda s: s.lm_eval.extracts_answer)} only; "
+            f"{name} has no answer extraction"
+        )
 
     n_shot = body.get("n_shot")
     if n_shot is not None and (isinstance(n_shot, bool) or not isinstance(n_shot, int) or n_shot < 0):
@@ -240,17 +234,26 @@ def _parse_claim(name: str, key: str, body: Any, where: str) -> Claim:
         if not isinstance(val, bool):
             raise ClaimsError(f"{where}: {key}.{flag} must be true or false, got {val!r}")
         flags[flag] = val
-    if flags["chain_of_thought"] and name != "gsm8k":
+    if flags["chain_of_thought"] and lm_eval.chain_of_thought is None:
+        cot = {
+            s.title: s.lm_eval.chain_of_thought.task
+            for s in BENCHMARKS.values()
+            if s.lm_eval.chain_of_thought
+        }
         raise ClaimsError(
-            f"{where}: {key}.chain_of_thought: only GSM8K has a chain-of-thought task here (lm-eval gsm8k_cot)"
+            f"{where}: {key}.chain_of_thought: only {', '.join(cot)} has a chain-of-thought task here "
+            f"(lm-eval {', '.join(cot.values())})"
         )
 
     max_gen_toks = body.get("max_gen_toks")
     if max_gen_toks is not None:
         if isinstance(max_gen_toks, bool) or not isinstance(max_gen_toks, int) or max_gen_toks < 1:
             raise ClaimsError(f"{where}: {key}.max_gen_toks must be a positive integer, got {max_gen_toks!r}")
-        if name != "gsm8k":
-            raise ClaimsError(f"{where}: {key}.max_gen_toks applies to GSM8K only (the generative benchmark)")
+        if not spec.generative:
+            raise ClaimsError(
+                f"{where}: {key}.max_gen_toks applies to {_titles(lambda s: s.generative)} only (the "
+                "generative benchmark)"
+            )
 
     source = body.get("source")
     if source is not None and (not isinstance(source, str) or not source.strip()):

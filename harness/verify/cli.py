@@ -12,7 +12,9 @@ from typing import Any
 
 import typer
 
-EXIT_ERROR = 2  # ExitCode.FAILED; the others come from the record's status
+from harness.records.status import ExitCode
+
+EXIT_ERROR = int(ExitCode.FAILED)  # the others come from the record's status (harness.records.status)
 
 
 def verify(
@@ -91,12 +93,18 @@ def verify(
         help="Continue an interrupted run into the same --out from lm-eval's request cache there.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the record (verify.json) on stdout and nothing else; progress and errors go to stderr.",
+    ),
 ) -> None:
     """Run benchmarks through lm-eval and judge claimed scores: reproduced, consistent, above claim,
     below claim, implausible, setting not reproduced or inconclusive. Exit code 0: clean, 1: a claim
     is refuted (flagged), 2: the run failed, 3: unresolved (no flag, but something not settled)."""
     from rich.console import Console
 
+    from harness.console import print_json, stdout_console, stdout_to_stderr
     from harness.models.backends import BackendError, parse_model_args
     from harness.verify.claims import ClaimsError
     from harness.verify.records import RecordError
@@ -126,24 +134,25 @@ def verify(
                 raise BackendError(f"{key} given both as an option and as --model-arg {key}=...")
             args[key] = value
         names = [n.strip() for item in (benchmarks or []) for n in item.split(",") if n.strip()]
-        report = run_verify(
-            model=model,
-            backend=backend,
-            claims=claims,
-            benchmarks=names or None,
-            limit=limit,
-            sample=sample,
-            seed=seed,
-            clean_from=clean_from,
-            out_dir=out,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            model_args=args or None,
-            gen_kwargs={"max_gen_toks": max_gen_toks} if max_gen_toks is not None else None,
-            progress=not quiet,
-            plausibility_only=plausibility_only,
-            resume=resume,
-        )
+        with stdout_to_stderr(as_json):
+            report = run_verify(
+                model=model,
+                backend=backend,
+                claims=claims,
+                benchmarks=names or None,
+                limit=limit,
+                sample=sample,
+                seed=seed,
+                clean_from=clean_from,
+                out_dir=out,
+                base_url=base_url,
+                api_key_env=api_key_env,
+                model_args=args or None,
+                gen_kwargs={"max_gen_toks": max_gen_toks} if max_gen_toks is not None else None,
+                progress=not quiet,
+                plausibility_only=plausibility_only,
+                resume=resume,
+            )
     except (ClaimsError, BackendError, VerifyError, RecordError) as exc:
         err.print(f"[bold red]error:[/] {_escape(str(exc))}")
         raise typer.Exit(EXIT_ERROR) from None
@@ -153,11 +162,12 @@ def verify(
         err.print(f"[bold red]unexpected error[/] ({type(exc).__name__}): {_escape(str(exc))}")
         err.print("Set HARNESS_DEBUG=1 for the traceback.")
         raise typer.Exit(EXIT_ERROR) from None
-    out_console = Console()
-    if not out_console.is_terminal:  # piped or logged: do not squeeze the table into 80 columns
-        out_console = Console(width=160)
     from harness.records.status import exit_code
 
+    if as_json:
+        print_json(report)
+        raise typer.Exit(exit_code(report["status"]))
+    out_console = stdout_console()  # off a terminal: whole values, never squeezed into 80 columns
     out_console.print(rich_table(report))
     out_console.print(_escape(report["headline"]))
     written = [out / "verify.json", out / "verify.md"]

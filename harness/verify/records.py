@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.data.items import BenchmarkSet
+from harness.data.registry import get_spec
 
 COLUMNS = [
     "item_id",
@@ -68,7 +69,8 @@ def _json(value: Any) -> str:
 
 
 def _doc_text(benchmark: str, doc: dict[str, Any]) -> str:
-    return doc["ctx"] if benchmark == "hellaswag" else doc["question"]
+    """The text the model is asked (the spec's ``text_field``): how a doc is matched to our row."""
+    return doc[get_spec(benchmark).text_field]
 
 
 def build_records(
@@ -210,7 +212,8 @@ def rescore(
                     f"{benchmark}: metric '{metric_key}' was not recorded; have {sorted(parsed[0])}"
                 )
             values = [float(m[metric_key]) for m in parsed]
-        clusters = group["subject"].tolist() if benchmark == "mmlu" else None
+        # a record's stratum (MMLU's subject) is its "subject"; strata cluster the rescored items
+        clusters = group["subject"].tolist() if get_spec(str(benchmark)).strata is not None else None
         out[str(benchmark)] = {
             "n": len(values),
             "metric": metric_key or "primary",

@@ -14,13 +14,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import math
 import re
 import shutil
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +35,12 @@ from harness.models.backends import (
     endpoint_models,
     require_api_key,
 )
+from harness.records.files import atomic_write_text, json_safe, package_versions, sha256_bytes
+from harness.records.formatting import percent
+from harness.records.verify import SCHEMA, SCHEMA_VERSION
 from harness.verify.claims import Claim, ClaimsFile, Setting, default_setting, load_claims
 from harness.verify.records import build_records, write_records
 from harness.verify.sections import (
-    SCHEMA,
-    SCHEMA_VERSION,
     compare_claim_setting,
     judge_sections,
     measure_records,
@@ -61,17 +60,6 @@ log = logging.getLogger(__name__)
 class VerifyError(ValueError):
     """The run cannot proceed as asked (bad combination of options, unusable leakage file, a model or
     endpoint that fails); the message says what to change."""
-
-
-def package_versions() -> dict[str, str | None]:
-    """Versions of the packages whose behaviour changes the numbers (None: not installed)."""
-    out: dict[str, str | None] = {}
-    for name in ("harness", "lm_eval", "transformers", "torch", "datasets", "vllm", "llama_cpp_python"):
-        try:
-            out[name] = version(name.replace("_", "-") if name == "llama_cpp_python" else name)
-        except PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def run_verify(
@@ -286,13 +274,11 @@ def run_verify(
 
 
 def _write_outputs(out_dir: Path, report: dict[str, Any]) -> None:
-    from harness.records.files import atomic_write_bytes, atomic_write_text
+    """verify.json, validated against ``VerifyRecord`` as it is written, then verify.md rendered from it."""
+    from harness.records.verify import write_verify_record
     from harness.verify.summary import render_markdown
 
-    atomic_write_bytes(
-        out_dir / "verify.json",
-        orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n",
-    )
+    write_verify_record(out_dir / "verify.json", report)
     atomic_write_text(out_dir / "verify.md", render_markdown(report))
 
 
@@ -360,7 +346,7 @@ def _request_cache(out_dir: Path, spec: BackendSpec, resume: bool) -> tuple[Path
         option=orjson.OPT_SORT_KEYS,
         default=str,
     )
-    stem = root / f"{spec.backend}-{hashlib.sha256(key_source).hexdigest()[:16]}"
+    stem = root / f"{spec.backend}-{sha256_bytes(key_source)[:16]}"
     db = Path(str(stem) + "_rank0.db")
     cached = None
     if resume:
@@ -505,7 +491,7 @@ def _setting_for(name: str, claims_file: ClaimsFile | None, spec: BackendSpec) -
 
 
 def _check_backend_can_run(spec: BackendSpec, names: list[str]) -> None:
-    mc = [n for n in names if get_spec(n).kind == "multiple_choice"]
+    mc = [n for n in names if not get_spec(n).generative]
     if mc and not spec.loglikelihood:
         if spec.chat_only:
             raise BackendError(
@@ -531,14 +517,15 @@ def _select_rows(
     """
     n = len(bs.rows)
     if limit is not None:
-        if bs.benchmark == "mmlu":
+        per = get_spec(bs.benchmark).lm_eval.task_per  # one lm-eval task per subject (MMLU)
+        if per is not None:
             taken: dict[str, int] = {}
             rows = []
             for i, row in enumerate(bs.rows):
-                if taken.get(row["subject"], 0) < limit:
-                    taken[row["subject"]] = taken.get(row["subject"], 0) + 1
+                if taken.get(row[per], 0) < limit:
+                    taken[row[per]] = taken.get(row[per], 0) + 1
                     rows.append(i)
-            how = f"first {limit} item{'s' if limit > 1 else ''} of each subject (--limit)"
+            how = f"first {limit} item{'s' if limit > 1 else ''} of each {per} (--limit)"
         else:
             rows = list(range(min(limit, n)))
             how = f"first {len(rows)} item{'s' if len(rows) > 1 else ''} (--limit)"
@@ -579,23 +566,14 @@ def _read_leakage(path: Path) -> tuple[set[str], dict[str, Any]]:
             raise VerifyError(f"--clean-from {path}: items[{index}] lacks 'item_id' or 'dirty'")
         if item["dirty"]:
             dirty.add(str(item["item_id"]))
-    info = {"path": path.name, "sha256": hashlib.sha256(raw).hexdigest(), "dirty_items": len(dirty)}
+    info = {"path": path.name, "sha256": sha256_bytes(raw), "dirty_items": len(dirty)}
     return dirty, info
 
 
 def _sanitize(value: Any) -> Any:
-    """lm-eval results as plain JSON: numpy scalars to Python, NaN/inf to None, no memory addresses."""
-    if isinstance(value, dict):
-        return {str(k): _sanitize(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_sanitize(v) for v in value]
-    if isinstance(value, np.generic):  # numpy scalars in lm-eval's results
-        value = value.item()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, str | int | bool) or value is None:
-        return value
-    return _ADDRESS.sub("", str(value))
+    """lm-eval results as plain JSON (``json_safe``): numpy scalars to Python, NaN/inf to None, and
+    anything else (the functions in lm-eval's task configs) as its text without memory addresses."""
+    return json_safe(value, default=lambda v: _ADDRESS.sub("", str(v)))
 
 
 def _relocate(value: Any, out_dir: Path) -> Any:
@@ -653,8 +631,9 @@ def _benchmark_section(
     partial = not bs.source.complete
     subset = len(records) < len(bs)
     truncation = truncation_of(name, records, max_gen_toks, tokenizer)
+    spec = get_spec(name)
     section: dict[str, Any] = {
-        "title": get_spec(name).title,
+        "title": spec.title,
         "setting": setting.to_dict(),
         "metric_key": setting.metric_key,
         "partial": partial,
@@ -692,20 +671,20 @@ def _benchmark_section(
         "verdict": None,
         "contamination": None,
     }
-    if name == "mmlu":
-        from harness.verify.ceilings import MMLU_TEST_SIZES
-
-        estimate = stratified_estimate(correct, [r["subject"] for r in records], MMLU_TEST_SIZES)
+    strata = spec.strata
+    if strata is not None:
+        estimate = stratified_estimate(correct, [r["subject"] for r in records], strata.sizes)
         section["full_test_estimate"] = {
             **estimate,
             "sample_mean": plain_mean,
-            "note": "each subject weighted by its share of the 14042-question MMLU test set (stratified "
-            "estimator over the subjects scored); this is the measurement the claim is tested against, and "
-            "equals the plain mean on the complete test set",
+            "note": f"each {strata.key} weighted by its share of the {strata.total}-question {spec.title} "
+            f"test set (stratified estimator over the {strata.key}s scored); this is the measurement the "
+            "claim is tested against, and equals the plain mean on the complete test set",
         }
     section["caveats"] = _caveats(name, section, gen_kwargs)
     if dirty_ids is not None:
-        clusters = [r["subject"] for r in records] if name == "mmlu" else None
+        # strata as clusters of the clean-versus-dirty comparison (a record's stratum is its "subject")
+        clusters = [r["subject"] for r in records] if strata is not None else None
         section["contamination"] = contamination_section(name, records, clusters, dirty_ids)
     return section, measurement, truncation
 
@@ -724,7 +703,8 @@ def _caveats(name: str, section: dict[str, Any], gen_kwargs: dict | None) -> lis
         )
     elif selection["method"] == "random_sample":
         out.append(f"scored on a {selection['description']}; the interval covers that sampling")
-    if gen_kwargs and get_spec(name).kind != "multiple_choice":
+    spec = get_spec(name)
+    if gen_kwargs and spec.generative:
         out.append(
             f"generation settings were overridden ({', '.join(f'{k}={v}' for k, v in sorted(gen_kwargs.items()))})"
         )
@@ -735,10 +715,11 @@ def _caveats(name: str, section: dict[str, Any], gen_kwargs: dict | None) -> lis
             f"{m.get('design_effect'):.2f}): items sharing a source are not independent"
         )
     stratified = m.get("se_method") == "stratified" and m.get("sample_mean") is not None
-    if stratified and abs(m["sample_mean"] - m["score"]) >= 0.0005:
+    if stratified and spec.strata is not None and abs(m["sample_mean"] - m["score"]) >= 0.0005:
         out.append(
-            f"weighted by subject size as in the full MMLU test set (14042 questions), the score is "
-            f"{100 * m['score']:.1f}%, against {100 * m['sample_mean']:.1f}% unweighted on these items; "
+            f"weighted by {spec.strata.key} size as in the full {spec.title} test set ({spec.strata.total} "
+            f"questions), the score is "
+            f"{percent(m['score'])}, against {percent(m['sample_mean'])} unweighted on these items; "
             "the claim is tested against the weighted score"
         )
     trunc = section.get("truncation")

@@ -11,18 +11,17 @@ from typing import Any
 
 from harness.data import get_spec
 from harness.data.items import BenchmarkSet
-from harness.verify.ceilings import MMLU_TEST_SIZES, label_error_ceiling, no_ceiling_reason
+from harness.records.formatting import percent
+from harness.verify.ceilings import label_error_ceiling, no_ceiling_reason
 from harness.verify.claims import Claim, ClaimsFile, Setting
 from harness.verify.setting_check import compare_settings, count_truncation
 from harness.verify.statistics import Measurement, measure, measure_stratified
 from harness.verify.verdict import ClaimInput, Truncation, judge_claims, status_of
 
-SCHEMA = "harness.verify"
-SCHEMA_VERSION = 2
-
 
 def cluster_key(benchmark: str, rows: list[dict[str, Any]]) -> str | None:
-    """The real cluster of a benchmark's items, if any: HellaSwag items that share a source.
+    """The real cluster of a benchmark's items, if any (the spec's ``clusters``): HellaSwag items that
+    share a source.
 
     HellaSwag's Hub copy names each item's source video or WikiHow article (``source_id``); several
     items come from one source and share its context, so they are not independent draws. Copies
@@ -31,18 +30,16 @@ def cluster_key(benchmark: str, rows: list[dict[str, Any]]) -> str | None:
     No other benchmark here has a real cluster (MMLU's subjects are fixed strata, see
     ``statistics.measure_stratified``).
     """
-    if benchmark != "hellaswag" or not rows:
-        return None
-    if all(str(r.get("source_id") or "").strip() for r in rows):
-        return "source_id"
-    return "activity_label"
+    return get_spec(benchmark).cluster_key(rows)
 
 
 def measure_records(benchmark: str, records: list[dict[str, Any]], bs: BenchmarkSet) -> Measurement:
     """The benchmark's score as its full test set weighs it, with the right standard error."""
     correct = [float(r["correct"]) for r in records]
-    if benchmark == "mmlu":
-        return measure_stratified(correct, [r["subject"] for r in records], MMLU_TEST_SIZES)
+    strata = get_spec(benchmark).strata
+    if strata is not None:
+        # a record carries its stratum in "subject" (harness.verify.records)
+        return measure_stratified(correct, [r["subject"] for r in records], strata.sizes)
     rows = list(bs.rows)
     key = cluster_key(benchmark, rows)
     if key is not None:
@@ -101,7 +98,7 @@ def compare_claim_setting(
 ) -> dict[str, Any]:
     from harness.verify.tasks import effective_shots
 
-    generative = get_spec(benchmark).kind != "multiple_choice"
+    generative = get_spec(benchmark).generative
     return compare_settings(
         benchmark,
         claim,
@@ -116,7 +113,7 @@ def compare_claim_setting(
 def truncation_of(
     benchmark: str, records: list[dict[str, Any]], max_gen_toks: int | None, tokenizer: bool
 ) -> Truncation | None:
-    if get_spec(benchmark).kind == "multiple_choice":
+    if not get_spec(benchmark).generative:
         return None
     return count_truncation(records, max_gen_toks, tokenizer)
 
@@ -164,10 +161,6 @@ def judge_sections(
     return result.family
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
-
-
 def status_and_headline(
     sections: dict[str, Any], has_claims: bool, claims_not_run: list[str]
 ) -> tuple[str, str]:
@@ -177,7 +170,9 @@ def status_and_headline(
     for name, sec in sections.items():
         m = sec.get("measurement")
         measured = (
-            f"{_pct(m['score'])} [{_pct(m['ci_low'])}, {_pct(m['ci_high'])}], n={m['n']}" if m else None
+            f"{percent(m['score'])} [{percent(m['ci_low'])}, {percent(m['ci_high'])}], n={m['n']}"
+            if m
+            else None
         )
         verdict = sec.get("verdict")
         if sec.get("claim") is not None and verdict is not None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from harness.data.registry import get_spec
 from harness.verify.claims import Claim, Setting
 from harness.verify.verdict import Truncation
 
@@ -89,13 +90,20 @@ def compare_settings(
         if got != want:
             differences.append(f"{_WORDS[key]}: claim {_show(want)}, run {_show(got)}")
     differences += [str(f) for f in forced]
+    # Only keys that could have been otherwise are reported as assumed: the answer extraction where
+    # the benchmark has a choice of filters, chain of thought where it has such a task, the generation
+    # cap where it generates.
+    lm_eval = get_spec(benchmark).lm_eval
+    meaningful = {
+        "filter": lm_eval.extracts_answer,
+        "chain_of_thought": lm_eval.chain_of_thought is not None,
+        "max_gen_toks": generative,
+    }
     assumed = [
         f"{_WORDS[k]} not stated by the claims file; the documented default ({_show(claimed[k])}) was assumed"
         for k in claimed
-        if k not in claim.stated and not (k == "filter" and benchmark != "gsm8k")
+        if k not in claim.stated and meaningful.get(k, True)
     ]
-    if benchmark != "gsm8k":
-        assumed = [a for a in assumed if not a.startswith(("chain of thought", "generation cap"))]
     return SettingComparison(claimed=claimed, run=ran, differences=differences, assumed=assumed)
 
 

@@ -42,18 +42,11 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
+from harness.records.files import json_safe
+
 # Below this many expected successes or failures under H0 the normal approximation to the binomial is
 # poor (the textbook n*p >= 10 rule); unclustered 0/1 data then get the exact binomial test.
 EXACT_TEST_MIN_EXPECTED = 10.0
-
-
-def _finite_or_none(value: Any) -> Any:
-    """JSON has no inf/nan: an infinite z (a claim of exactly 0 or 1 contradicted by the data) is null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite_or_none(v) for k, v in value.items()}
-    return value
 
 
 def _z(confidence: float) -> float:
@@ -82,7 +75,7 @@ class Measurement:
     sample_mean: float | None = None  # the unweighted mean of the items, where it differs in meaning
 
     def to_dict(self) -> dict[str, Any]:
-        return _finite_or_none(asdict(self))
+        return json_safe(asdict(self))
 
 
 def _as_scores(correct: Sequence[float]) -> np.ndarray:
@@ -213,7 +206,7 @@ class ClaimTest:
     method: Literal["score", "exact"] = "score"
 
     def to_dict(self) -> dict[str, Any]:
-        return _finite_or_none(asdict(self))
+        return json_safe(asdict(self))
 
 
 def _check_fraction(name: str, value: float) -> float:
@@ -322,7 +315,7 @@ class DifferenceTest:
         d = asdict(self)
         d["clean"] = self.clean.to_dict()
         d["dirty"] = self.dirty.to_dict()
-        return _finite_or_none(d)
+        return json_safe(d)
 
 
 def compare_subsets(

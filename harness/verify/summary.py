@@ -5,9 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-
-def _pct(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
+from harness.records.formatting import percent, points
 
 
 def _cell(text: Any) -> str:
@@ -51,14 +49,14 @@ def rows(report: dict[str, Any]) -> list[dict[str, str]]:
             {
                 "benchmark": name,
                 "setting": _setting_words(sec["setting"], shots),
-                "se": f"{100 * m['se']:.2f} pt ({m['se_method']})" if m else "-",
+                "se": f"{points(m['se'], 2)} pt ({m['se_method']})" if m else "-",
                 "n": n_note,
-                "measured": _pct(m["score"]) if m else "-",
-                "ci": f"{_pct(m['ci_low'])} - {_pct(m['ci_high'])}" if m else "-",
+                "measured": percent(m["score"]) if m else "-",
+                "ci": f"{percent(m['ci_low'])} - {percent(m['ci_high'])}" if m else "-",
                 "claimed": f"{claim['value']:g}%" if claim else "-",
                 "p": f"{p:.3g}" if p is not None else "-",
-                "mdg": _pct(test.get("minimum_detectable_gap")) if test else "-",
-                "ceiling": _pct(sec["ceiling"]["value"]) if sec.get("ceiling") else "-",
+                "mdg": percent(test.get("minimum_detectable_gap")) if test else "-",
+                "ceiling": percent(sec["ceiling"]["value"]) if sec.get("ceiling") else "-",
                 "verdict": verdict.get("label", "-") if claim else "-",
             }
         )
@@ -128,15 +126,15 @@ def render_markdown(report: dict[str, Any]) -> str:
         estimate = sec.get("full_test_estimate")
         if estimate:
             details.append(
-                f"- Full-test-set estimate (subjects weighted by size): {_pct(estimate['score'])} "
-                f"({_pct(estimate['ci_low'])} - {_pct(estimate['ci_high'])})"
+                f"- Full-test-set estimate (subjects weighted by size): {percent(estimate['score'])} "
+                f"({percent(estimate['ci_low'])} - {percent(estimate['ci_high'])})"
             )
         # a verdict's reasons already state the ceiling, or why there is none
         if not verdict and sec.get("ceiling"):
             c = sec["ceiling"]
             details.append(
-                f"- Label-error ceiling {_pct(c['value'])} (95% range {_pct(c['value_low'])} - "
-                f"{_pct(c['value_high'])}): {_cell(c['citation'])}"
+                f"- Label-error ceiling {percent(c['value'])} (95% range {percent(c['value_low'])} - "
+                f"{percent(c['value_high'])}): {_cell(c['citation'])}"
             )
         elif not verdict and sec.get("ceiling_note"):
             details.append(f"- No ceiling: {_cell(sec['ceiling_note'])}")
@@ -145,9 +143,9 @@ def render_markdown(report: dict[str, Any]) -> str:
             clean, dirty = cont.get("clean"), cont.get("dirty")
             if clean and dirty:
                 details.append(
-                    f"- Contamination: clean {_pct(clean['score'])} (n={clean['n']}) vs dirty "
-                    f"{_pct(dirty['score'])} (n={dirty['n']}), difference {100 * cont['difference']:+.1f} pt, "
-                    f"p={cont['p_value']:.3g}; contamination-adjusted score {_pct(cont['adjusted_score'])}"
+                    f"- Contamination: clean {percent(clean['score'])} (n={clean['n']}) vs dirty "
+                    f"{percent(dirty['score'])} (n={dirty['n']}), difference {100 * cont['difference']:+.1f} pt, "
+                    f"p={cont['p_value']:.3g}; contamination-adjusted score {percent(cont['adjusted_score'])}"
                 )
             details.append(f"- {_cell(cont['note'])}")
         data = sec.get("data")

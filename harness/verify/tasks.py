@@ -19,17 +19,9 @@ import yaml
 
 from harness.data import DataError, get_spec, load_benchmark
 from harness.data.items import BenchmarkSet
+from harness.data.registry import LmEvalTask
 from harness.verify.claims import Setting
 
-# lm-eval's stock task file per benchmark (relative to lm_eval/tasks) and its default shot count.
-STOCK_TASKS: dict[str, tuple[str, int]] = {
-    "gsm8k": ("gsm8k/gsm8k.yaml", 5),
-    "gsm8k_cot": ("gsm8k/gsm8k-cot.yaml", 8),
-    "arc_easy": ("arc/arc_easy.yaml", 0),
-    "arc_challenge": ("arc/arc_challenge.yaml", 0),
-    "hellaswag": ("hellaswag/hellaswag.yaml", 0),
-    "mmlu": ("mmlu/default/mmlu_{subject}.yaml", 0),
-}
 TASK_PREFIX = "harness_"
 
 
@@ -65,13 +57,17 @@ def lm_eval_tasks_dir() -> Path:
     return Path(lm_eval.__file__).parent / "tasks"
 
 
+def stock_task(benchmark: str, setting: Setting) -> LmEvalTask:
+    """The stock lm-eval task a setting runs (the spec's chain-of-thought task when it asks for one)."""
+    return get_spec(benchmark).lm_eval.task_for(setting.chain_of_thought)
+
+
 def stock_task_name(benchmark: str, setting: Setting) -> str:
-    return "gsm8k_cot" if benchmark == "gsm8k" and setting.chain_of_thought else benchmark
+    return stock_task(benchmark, setting).task
 
 
 def effective_shots(benchmark: str, setting: Setting) -> int:
-    stock = stock_task_name(benchmark, setting)
-    return STOCK_TASKS[stock][1] if setting.n_shot is None else setting.n_shot
+    return stock_task(benchmark, setting).shots if setting.n_shot is None else setting.n_shot
 
 
 def prepare_task(
@@ -94,17 +90,17 @@ def prepare_task(
     if selected[0] < 0 or selected[-1] >= len(bs.rows):
         raise TaskConfigError(f"{bs.benchmark}: row index out of range 0..{len(bs.rows) - 1}")
     benchmark = bs.benchmark
-    stock = stock_task_name(benchmark, setting)
-    shots = effective_shots(benchmark, setting)
     spec = get_spec(benchmark)
-    # gsm8k_cot carries its 8 exemplars inline (lm-eval's fewshot_config.samples): no split needed.
-    needs_split = shots > 0 and stock != "gsm8k_cot"
+    stock = stock_task(benchmark, setting)
+    shots = effective_shots(benchmark, setting)
+    # A task with inline exemplars (gsm8k_cot's 8, lm-eval's fewshot_config.samples) needs no split.
+    needs_split = shots > 0 and not stock.inline_fewshot
     if needs_split and fewshot is None:
         fewshot = load_fewshot(benchmark, spec.fewshot_split)
-    if stock == "gsm8k_cot" and setting.n_shot not in (None, 0, 8):
+    if stock.inline_fewshot and setting.n_shot not in (None, 0, stock.shots):
         raise TaskConfigError(
-            f"gsm8k chain of thought: lm-eval's gsm8k_cot has 8 fixed exemplars; n_shot={setting.n_shot} "
-            "cannot be reproduced with it (use n_shot = 8 or 0)"
+            f"{benchmark} chain of thought: lm-eval's {stock.task} has {stock.shots} fixed exemplars; "
+            f"n_shot={setting.n_shot} cannot be reproduced with it (use n_shot = {stock.shots} or 0)"
         )
     data_dir = task_dir / "data" / benchmark
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -116,79 +112,26 @@ def prepare_task(
             "source": fewshot.source.to_dict(),
         }
     stock_dir = lm_eval_tasks_dir()
+    # The split names our data files use: the scored one, and the few-shot one when shots are drawn.
+    fewshot_name = spec.fewshot_split if needs_split else None
+    split_values = {"eval": bs.split, "fewshot": fewshot_name, "none": None}
+    splits = {key: split_values[role] for key, role in stock.split_keys.items()}
 
-    if benchmark == "mmlu":
-        subjects: dict[str, list[int]] = {}
-        for index in selected:
-            subjects.setdefault(bs.rows[index]["subject"], []).append(index)
-        dev: dict[str, list[dict[str, Any]]] = {}
-        if needs_split and fewshot is not None:
-            for row in fewshot.rows:
-                dev.setdefault(row["subject"], []).append(row)
-        names = []
-        for subject in sorted(subjects):
-            name = f"{TASK_PREFIX}mmlu_{subject}"
-            files = {
-                bs.split: _write_rows(
-                    data_dir / bs.split / f"{subject}.parquet", [bs.rows[i] for i in subjects[subject]]
-                )
-            }
-            if needs_split:
-                if len(dev.get(subject, [])) < shots:
-                    raise TaskConfigError(
-                        f"mmlu {shots}-shot: the few-shot split has {len(dev.get(subject, []))} rows for "
-                        f"'{subject}'; import a complete MMLU copy with its dev split"
-                    )
-                files["dev"] = _write_rows(data_dir / "dev" / f"{subject}.parquet", dev[subject])
-            config = {
-                "include": str(stock_dir / STOCK_TASKS["mmlu"][0].format(subject=subject)),
-                "task": name,
-                "tag": [],
-                "dataset_path": "parquet",
-                "dataset_name": None,
-                "dataset_kwargs": {"data_files": files},
-                "test_split": bs.split,
-                "fewshot_split": "dev" if needs_split else None,
-                "num_fewshot": shots,
-            }
-            _write_yaml(plan, task_dir, f"{name}.yaml", config, stock_dir)
-            plan.doc_rows[name] = subjects[subject]
-            plan.subjects[name] = subject
-            names.append(name)
-        group = {
-            "group": f"{TASK_PREFIX}mmlu",
-            "task": names,
-            "aggregate_metric_list": [{"metric": "acc", "weight_by_size": True}],
-            "metadata": {"version": 2},
-        }
-        _write_yaml(plan, task_dir, f"{TASK_PREFIX}mmlu.yaml", group, stock_dir)
-        plan.request = f"{TASK_PREFIX}mmlu"
-        return plan
+    if spec.lm_eval.task_per is not None:
+        return _prepare_group(plan, bs, stock, selected, splits, fewshot if needs_split else None, task_dir)
 
-    name = f"{TASK_PREFIX}{stock}"
+    name = f"{TASK_PREFIX}{stock.task}"
     files = {bs.split: _write_rows(data_dir / f"{bs.split}.parquet", [bs.rows[i] for i in selected])}
     config: dict[str, Any] = {
-        "include": str(stock_dir / STOCK_TASKS[stock][0]),
+        "include": str(stock_dir / stock.file),
         "task": name,
         "tag": [],
         "dataset_path": "parquet",
         "dataset_name": None,
+        **splits,
     }
-    if benchmark == "hellaswag":
-        # stock: training_split train, validation_split validation (scored), test_split null
-        config["validation_split"] = bs.split
-        config["training_split"] = "train" if needs_split else None
-    elif benchmark in ("arc_easy", "arc_challenge"):
-        config["test_split"] = bs.split
-        config["validation_split"] = None
-        config["training_split"] = "train" if needs_split else None
-    else:  # gsm8k / gsm8k_cot
-        config["test_split"] = bs.split
-        if stock == "gsm8k":
-            config["training_split"] = "train" if needs_split else None
-            config["fewshot_split"] = "train" if needs_split else None
-    if needs_split and fewshot is not None:
-        files["train"] = _write_rows(data_dir / "train.parquet", fewshot.rows)
+    if fewshot_name is not None and fewshot is not None:
+        files[fewshot_name] = _write_rows(data_dir / f"{fewshot_name}.parquet", fewshot.rows)
     config["dataset_kwargs"] = {"data_files": files}
     # The shot count lives in the task file (not a run argument), so `lm_eval --include_path` replays it.
     config["num_fewshot"] = shots
@@ -196,6 +139,73 @@ def prepare_task(
     plan.doc_rows[name] = selected
     plan.subjects[name] = None
     plan.request = name
+    return plan
+
+
+def _prepare_group(
+    plan: TaskPlan,
+    bs: BenchmarkSet,
+    stock: LmEvalTask,
+    selected: list[int],
+    splits: dict[str, str | None],
+    fewshot: BenchmarkSet | None,
+    task_dir: Path,
+) -> TaskPlan:
+    """A benchmark run as one stock task per stratum (MMLU: per subject), requested as one group.
+
+    lm-eval aggregates the group's accuracy weighted by task size, as its own MMLU group does.
+    """
+    benchmark, shots = bs.benchmark, plan.num_fewshot
+    spec = get_spec(benchmark)
+    key = spec.lm_eval.task_per
+    assert key is not None
+    stock_dir = lm_eval_tasks_dir()
+    data_dir = task_dir / "data" / benchmark
+    fewshot_name = spec.fewshot_split
+    strata: dict[str, list[int]] = {}
+    for index in selected:
+        strata.setdefault(bs.rows[index][key], []).append(index)
+    examples: dict[str, list[dict[str, Any]]] = {}
+    if fewshot is not None:
+        for row in fewshot.rows:
+            examples.setdefault(row[key], []).append(row)
+    names = []
+    for value in sorted(strata):
+        name = f"{TASK_PREFIX}{stock.task}_{value}"
+        files = {
+            bs.split: _write_rows(
+                data_dir / bs.split / f"{value}.parquet", [bs.rows[i] for i in strata[value]]
+            )
+        }
+        if fewshot is not None and fewshot_name is not None:
+            if len(examples.get(value, [])) < shots:
+                raise TaskConfigError(
+                    f"{benchmark} {shots}-shot: the few-shot split has {len(examples.get(value, []))} rows for "
+                    f"'{value}'; import a complete {spec.title} copy with its {fewshot_name} split"
+                )
+            files[fewshot_name] = _write_rows(data_dir / fewshot_name / f"{value}.parquet", examples[value])
+        config = {
+            "include": str(stock_dir / stock.file.format(**{key: value})),
+            "task": name,
+            "tag": [],
+            "dataset_path": "parquet",
+            "dataset_name": None,
+            "dataset_kwargs": {"data_files": files},
+            **splits,
+            "num_fewshot": shots,
+        }
+        _write_yaml(plan, task_dir, f"{name}.yaml", config, stock_dir)
+        plan.doc_rows[name] = strata[value]
+        plan.subjects[name] = value
+        names.append(name)
+    group = {
+        "group": f"{TASK_PREFIX}{stock.task}",
+        "task": names,
+        "aggregate_metric_list": [{"metric": spec.lm_eval.default_metric, "weight_by_size": True}],
+        "metadata": {"version": 2},
+    }
+    _write_yaml(plan, task_dir, f"{TASK_PREFIX}{stock.task}.yaml", group, stock_dir)
+    plan.request = f"{TASK_PREFIX}{stock.task}"
     return plan
 
 
@@ -210,9 +220,17 @@ def load_fewshot(benchmark: str, split: str | None) -> BenchmarkSet:
             f"{benchmark} with n_shot > 0 needs its '{split}' split for few-shot examples, and no local copy "
             f"has it ({exc}). Import a complete copy first: `harness data import PATH --benchmark {benchmark}` "
             "(the bundled snapshot ships only the evaluation split"
-            + (" of a partial MMLU sample" if benchmark == "mmlu" else "")
+            + ("" if _bundled_complete(benchmark) else f" of a partial {get_spec(benchmark).title} sample")
             + ")."
         ) from exc
+
+
+def _bundled_complete(benchmark: str) -> bool:
+    """Whether the bundled snapshot's evaluation split of a benchmark is the complete set."""
+    from harness.data import snapshot
+
+    meta = snapshot.entry(snapshot.BUNDLED_DIR, benchmark, get_spec(benchmark).eval_split)
+    return bool(meta and meta["complete"])
 
 
 def _write_rows(path: Path, rows: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> str:

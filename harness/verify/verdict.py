@@ -25,6 +25,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from harness.records.files import json_safe
+from harness.records.formatting import format_p, percent, points
 from harness.verify.ceilings import Ceiling, CeilingTest, ceiling_test, no_ceiling_reason
 from harness.verify.claim_tests import (
     Evidence,
@@ -122,19 +124,6 @@ class FamilyResult:
     family: dict[str, Any]
 
 
-def _pct(x: float) -> str:
-    return f"{100.0 * x:.1f}%"
-
-
-def _pts(x: float) -> str:
-    return f"{100.0 * x:.1f}"
-
-
-def format_p(p: float) -> str:
-    """A p-value as a reader expects it: ``p < 0.001`` below a thousandth, else three decimals."""
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
 def describe_measurement(m: Measurement) -> str:
     """E.g. ``measured 41.2% (SE 1.4; 95% CI 38.4-44.1, n=1172)``; clustered/stratified SEs say so."""
     how = ""
@@ -144,18 +133,20 @@ def describe_measurement(m: Measurement) -> str:
         how = f", stratified by {m.n_clusters} {m.cluster_key or 'strata'}"
     conf = f"{100.0 * m.confidence:g}%"
     return (
-        f"measured {_pct(m.score)} (SE {_pts(m.se)}{how}; {conf} CI "
-        f"{_pts(m.ci_low)}-{_pts(m.ci_high)}, n={m.n})"
+        f"measured {percent(m.score)} (SE {points(m.se)}{how}; {conf} CI "
+        f"{points(m.ci_low)}-{points(m.ci_high)}, n={m.n})"
     )
 
 
 def _describe_ceiling(c: Ceiling) -> str:
     bound = (
-        f"upper {100 - 100 * c.details.get('alpha', 0.05):g}% bound {_pts(c.value_high)}"
+        f"upper {100 - 100 * c.details.get('alpha', 0.05):g}% bound {points(c.value_high)}"
         if c.value_high != c.value
         else "exact"
     )
-    return f"the label-error ceiling for {c.benchmark} is {_pct(c.value)} ({bound}): {c.basis} [{c.citation}]"
+    return (
+        f"the label-error ceiling for {c.benchmark} is {percent(c.value)} ({bound}): {c.basis} [{c.citation}]"
+    )
 
 
 def _check_fraction(name: str, value: float) -> float:
@@ -299,13 +290,11 @@ def _judge_one(
             "equivalence": {**eq.to_dict(), "p_adjusted": eq_adj},
             "correction": FAMILY_CORRECTION,
         }
-        claim_test = {
-            k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in claim_test.items()
-        }
+        claim_test = json_safe(claim_test)  # JSON has no infinity: an unbounded value is null
 
     if ct is not None and ct_adj is not None and ct_adj <= alpha:
         reasons = [
-            f"the claimed {_pct(c.claimed)} on {name} exceeds the {_pct(ct.ceiling_upper_bound)} that the "
+            f"the claimed {percent(c.claimed)} on {name} exceeds the {percent(ct.ceiling_upper_bound)} that the "
             f"benchmark's demonstrated label errors allow an honest model, whatever it measured "
             f"({format_p(ct.p_value)}, Holm-adjusted {format_p(ct_adj)} over {m_accusing} accusing tests)",
             _describe_ceiling(c.ceiling),  # type: ignore[arg-type]
@@ -316,7 +305,7 @@ def _judge_one(
 
     if c.measurement is None or sf is None:
         possible = (
-            f"the claimed {_pct(c.claimed)} is at or below what the label-error ceiling allows "
+            f"the claimed {percent(c.claimed)} is at or below what the label-error ceiling allows "
             f"({format_p(ct.p_value)} for 'possible')"
             if ct is not None
             else f"no ceiling bounds {name}"
@@ -332,18 +321,18 @@ def _judge_one(
     m = c.measurement
     gap = m.score - c.claimed
     where = (
-        "matches" if abs(gap) < 0.0005 else f"is {_pts(abs(gap))} points {'below' if gap < 0 else 'above'}"
+        "matches" if abs(gap) < 0.0005 else f"is {points(abs(gap))} points {'below' if gap < 0 else 'above'}"
     )
-    measured = f"{describe_measurement(m)} {where} the claimed {_pct(c.claimed)}"
+    measured = f"{describe_measurement(m)} {where} the claimed {percent(c.claimed)}"
     mds = sf.minimum_detectable_shortfall
     mds_text = (
-        f"the smallest true shortfall this sample flags with {sf.power:.0%} power is {_pts(mds)} points "
-        f"below the claim (tolerance {_pts(tolerance)} included)"
+        f"the smallest true shortfall this sample flags with {sf.power:.0%} power is {points(mds)} points "
+        f"below the claim (tolerance {points(tolerance)} included)"
         if math.isfinite(mds)
         else f"with n={m.n} no shortfall at all is flagged with {sf.power:.0%} power"
     )
     shortfall_text = (
-        f"shortfall test of 'true score >= {_pct(sf.boundary)}' (claim minus the {_pts(tolerance)}-point "
+        f"shortfall test of 'true score >= {percent(sf.boundary)}' (claim minus the {points(tolerance)}-point "
         f"tolerance): anytime-valid {format_p(sf.p_value)}, Holm-adjusted {format_p(sf_adj or 1.0)}"
     )
     if sf_adj is not None and sf_adj <= alpha:
@@ -382,7 +371,7 @@ def _judge_one(
             Verdict(
                 "above claim",
                 [
-                    f"{measured}; significantly more than the {_pts(tolerance)}-point tolerance above the claim "
+                    f"{measured}; significantly more than the {points(tolerance)}-point tolerance above the claim "
                     f"(anytime-valid {format_p(ex.p_value)})",
                     *context,
                 ],
@@ -393,7 +382,7 @@ def _judge_one(
     diffs = "; ".join(c.setting_differences)
     if eq_adj is not None and eq_adj <= alpha:
         tost = (
-            f"equivalence within ±{_pts(margin)} points shown (TOST, {eq.method}, {format_p(eq.p_value)}, "
+            f"equivalence within ±{points(margin)} points shown (TOST, {eq.method}, {format_p(eq.p_value)}, "
             f"Holm-adjusted {format_p(eq_adj)})"
         )
         if c.setting_differences:
@@ -410,7 +399,7 @@ def _judge_one(
             )
         return Judgement(Verdict("reproduced", [f"{measured}; {tost}", *context]), claim_test, ct)
     not_shown = (
-        f"equivalence within ±{_pts(margin)} points not shown (TOST {format_p(eq.p_value)}, "
+        f"equivalence within ±{points(margin)} points not shown (TOST {format_p(eq.p_value)}, "
         f"Holm-adjusted {format_p(eq_adj if eq_adj is not None else 1.0)})"
     )
     setting_note = [f"the run's setting differs from the claim's: {diffs}"] if diffs else []
@@ -419,7 +408,7 @@ def _judge_one(
             Verdict(
                 "inconclusive",
                 [
-                    f"{measured}, more than the {_pts(tolerance)}-point tolerance below it, but not significantly: "
+                    f"{measured}, more than the {points(tolerance)}-point tolerance below it, but not significantly: "
                     f"{shortfall_text}",
                     mds_text,
                     *setting_note,

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from harness.data import MMLU_SUBJECTS
+from harness.data import MMLU_SUBJECTS, get_spec
 from harness.verify.ceilings import (
-    MMLU_TEST_SIZES,
     ceiling_test,
     decimals_of,
     generous_claim,
@@ -17,6 +16,9 @@ from harness.verify.ceilings import (
     mmlu_ceiling_from_annotations,
     no_ceiling_reason,
 )
+
+# MMLU's subject sizes are the strata of its benchmark spec (harness/data/benchmarks/mmlu.toml).
+MMLU_TEST_SIZES = get_spec("mmlu").strata.sizes
 
 
 def test_gsm8k_ceiling_counts_only_demonstrated_wrong_keys():

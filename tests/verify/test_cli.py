@@ -152,11 +152,22 @@ def test_record_identifies_model_and_data(tiny_run):
     assert model["lm_eval_model"] == "hf" and model["model_args"]["device"] == "cpu"
     assert model["identity"]["revision"].startswith("sha256:")
     assert "model.safetensors" in model["identity"]["files"]
-    assert report["versions"]["lm_eval"] == "0.4.13"
+    # the shared package list (harness.records.files), keyed by distribution name
+    assert report["versions"]["lm-eval"] == "0.4.13" and report["versions"]["statsmodels"]
     for sec in report["benchmarks"].values():
         assert len(sec["data"]["content_sha256"]) == 64
     text = (tiny_run["out"] / "verify.json").read_text()
     assert str(tiny_run["out"]) not in text  # paths inside the run folder are relative
+
+
+def test_the_written_record_validates_against_its_model(tiny_run):
+    """verify.json is a VerifyRecord: read back through the model, it is the file, key for key."""
+    from harness.records.io import record_dict
+    from harness.records.verify import read_verify_record
+
+    record = read_verify_record(tiny_run["out"] / "verify.json")
+    assert record.mode == "measured" and record.benchmarks["mmlu"].full_test_estimate is not None
+    assert record_dict(record) == tiny_run["report"]
 
 
 def test_report_views_read_this_shape(tiny_run):
@@ -295,6 +306,7 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path, claims_file, monkeypat
 
 def test_plausibility_only_without_a_model(tmp_path, tiny_run):
     from harness.records.header import RecordHeader
+    from harness.records.verify import read_verify_record
 
     possible = tmp_path / "possible.toml"
     possible.write_text(
@@ -305,6 +317,7 @@ def test_plausibility_only_without_a_model(tmp_path, tiny_run):
     report = orjson.loads((tmp_path / "p" / "verify.json").read_bytes())
     assert report["mode"] == "plausibility-only" and report["status"] == "unresolved"
     RecordHeader.model_validate(report)  # the shared header: schema, schema_version, status, headline, timing
+    assert read_verify_record(tmp_path / "p" / "verify.json").mode == "plausibility-only"
     measured = tiny_run["report"]
     for name, sec in report["benchmarks"].items():
         assert set(sec) == set(measured["benchmarks"][name]), name  # the same shape as a measured run
@@ -325,3 +338,38 @@ def test_plausibility_only_without_a_model(tmp_path, tiny_run):
     assert code == 2 and "needs --claims" in output
     code, output = invoke("--claims", str(possible), "--out", str(tmp_path / "s"))
     assert code == 2 and "--model and --backend" in " ".join(output.split())
+
+
+# --- --json: the record on stdout, nothing else; progress and errors on stderr ------------------------
+
+
+def test_json_prints_the_record_alone(tmp_path):
+    claims = tmp_path / "claims.toml"
+    claims.write_text("[gsm8k]\nvalue = 99.9\n[mmlu]\nvalue = 89.9\n")
+    result = CliRunner().invoke(
+        app,
+        ["verify", "--claims", str(claims), "--plausibility-only", "--json", "--out", str(tmp_path / "o")],
+    )
+    assert result.exit_code == 1, result.output  # the same exit code as without --json
+    assert orjson.loads(result.stdout) == orjson.loads((tmp_path / "o" / "verify.json").read_bytes())
+    assert "harness verify" not in result.stdout  # no table
+
+    bad = CliRunner().invoke(app, ["verify", "--plausibility-only", "--json", "--out", str(tmp_path / "b")])
+    assert bad.exit_code == 2 and bad.stdout == "" and "needs --claims" in bad.stderr
+
+
+@pytest.mark.slow
+def test_json_keeps_library_output_off_stdout(tiny_llama_dir, tmp_path):
+    """A real run in a pipe: lm-eval's and the progress lines go to stderr, the record alone to stdout."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "verify", "--model", str(tiny_llama_dir), "--backend", "hf",
+         "--benchmarks", "arc_easy", "--limit", "2", "--json", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]  # no claims: clean
+    assert orjson.loads(proc.stdout) == orjson.loads((out / "verify.json").read_bytes())
+    assert "lm-eval task harness_arc_easy" in proc.stderr
