@@ -34,10 +34,11 @@ from harness.leakage.index import (
     SegmentTable,
     TestIndex,
     build_index,
+    key_lookup,
 )
 from harness.paths import harness_home
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: no prefilter tables (the key lookup is built from the keys on load)
 
 
 def cache_dir() -> Path:
@@ -140,17 +141,14 @@ def write_index(index: TestIndex, path: Path) -> None:
         "unit_anchor": index.unit_anchor,
         "unit_shared": index.unit_shared,
     }
-    bits = {}
     for k in index.keys:
         arrays[f"keys_{k}"] = index.keys[k]
         arrays[f"gids_{k}"] = index.gids[k]
-        bits[str(k)], arrays[f"table_{k}"] = index.tables[k]
     meta: dict[str, Any] = {
         "format": CACHE_FORMAT,
         "ngram": index.ngram,
         "floor": index.floor,
         "lengths": sorted(index.keys),
-        "table_bits": bits,
         "arrays": sorted(arrays),
         "benchmarks": index.benchmarks,
         "seg_field": list(segs.field),
@@ -202,9 +200,7 @@ def read_index(path: Path) -> TestIndex | None:
         index.unit_anchor = a["unit_anchor"]
         for k in meta["lengths"]:
             index.keys[k], index.gids[k] = a[f"keys_{k}"], a[f"gids_{k}"]
-            # The prefilter tables are read at random, once per window: copied into anonymous memory,
-            # which the kernel can back with huge pages (fewer TLB misses than a file mapping).
-            index.tables[k] = (int(meta["table_bits"][str(k)]), np.array(a[f"table_{k}"]))
+            index.tables[k] = key_lookup(index.keys[k])
         _check(index)
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
         return None
@@ -226,6 +222,6 @@ def _check(index: TestIndex) -> None:
     if sum(k.size for k in index.keys.values()) != n_units:
         raise ValueError("keys disagree with units")
     for k, keys in index.keys.items():
-        bits, table = index.tables[k]
-        if index.gids[k].size != keys.size or table.size != 1 << bits:
-            raise ValueError("prefilter table disagrees")
+        lookup = index.tables[k]
+        if index.gids[k].size != keys.size or int(lookup.offsets[-1]) != keys.size:
+            raise ValueError("key lookup disagrees")

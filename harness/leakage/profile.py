@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import bisect
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,14 +57,22 @@ class CorpusProfile:
     _unique: np.ndarray | None = None
 
     def add(self, text: str) -> None:
-        data = text.encode("utf-8", "surrogatepass")
+        self.add_bytes(text.encode("utf-8", "surrogatepass"))
+
+    def add_many(self, records: Iterable[bytes | memoryview]) -> None:
+        """`add_bytes` for each record's UTF-8 text."""
+        for data in records:
+            self.add_bytes(data)
+
+    def add_bytes(self, data: bytes | memoryview) -> None:
+        """One record, as the UTF-8 of its text."""
         h = xxhash.xxh3_64_intdigest(data)
         self.records += 1
         self.bytes += len(data)
         self.hashes.append(h)
         self.length_hist[bisect.bisect_right(_LENGTH_EDGES, len(data))] += 1
         if h % SAMPLE_EVERY == 0:
-            r = compression_ratio(data)
+            r = compression_ratio(bytes(data))
             self.sampled += 1
             self.sampled_bytes += len(data)
             self.ratio_sum += r

@@ -166,3 +166,124 @@ def iter_lines(chunks: Iterator[bytes], max_bytes: int, stop: int | None = None)
         number += 1
         data = None if oversize else b"".join(pending)
         yield Line(number, data, pending_size, line_start, complete=False)
+
+
+def _cuts(data: bytes, block_bytes: int | None) -> Iterator[tuple[int, int]]:
+    """Ranges of about `block_bytes` that end at a newline (`data` ends with one), covering `data`."""
+    lo, size = 0, len(data)
+    while lo < size:
+        hi = size
+        if block_bytes is not None and size - lo > block_bytes:
+            hi = data.rfind(b"\n", lo, lo + block_bytes) + 1 or data.find(b"\n", lo + block_bytes) + 1
+        yield lo, hi
+        lo = hi
+
+
+@dataclass
+class Block:
+    """Complete lines, read in bulk: every line of `data` ends with a newline (the compiled JSON Lines
+    parser splits them); `first` is the number of its first line, `offset` its stream offset."""
+
+    data: bytes | memoryview
+    first: int
+    offset: int
+
+
+def iter_blocks(
+    chunks: Iterator[bytes],
+    max_bytes: int,
+    stop: int | None = None,
+    skip_first: bool = False,
+    block_bytes: int | None = None,
+) -> Iterator[Block | Line]:
+    """The lines of `iter_lines`, in bulk: runs of complete lines as `Block`s (of about `block_bytes`, or one
+    per chunk, cut at a newline), and as single `Line`s only what a block cannot hold: a line over
+    `max_bytes` that runs across chunks (`data=None`, its bytes not kept) and a last line without a newline.
+
+    Flattened (each block split at its newlines, a line in a block longer than `max_bytes` read as
+    `data=None`), the output is exactly `iter_lines(chunks, max_bytes, stop)`; with `skip_first`, the same
+    without its first line and numbered from 1 (a byte-range shard's first line belongs to the previous
+    shard). tests/leakage/test_streams.py holds the two equal on arbitrary chunkings.
+    """
+    number = 0  # lines yielded so far
+    chunk_pos = 0  # stream offset of the current chunk
+    carry: list[bytes] = []  # the start of a line that has no newline yet (not kept when oversize)
+    carry_size = 0
+    oversize = False
+    line_start = 0  # stream offset of the carried line
+    drop = skip_first
+
+    def single(data: bytes | None, size: int, complete: bool) -> Iterator[Line]:
+        nonlocal number, drop
+        if drop:
+            drop = False
+            return
+        number += 1
+        yield Line(number, data, size, line_start, complete)
+
+    for chunk in chunks:
+        at = 0  # first byte of this chunk not yet given out
+        if carry_size or oversize:  # a line started in an earlier chunk
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                carry_size += len(chunk)
+                if not oversize and carry_size > max_bytes:
+                    carry, oversize = [], True
+                elif not oversize:
+                    carry.append(chunk)
+                chunk_pos += len(chunk)
+                continue
+            if oversize or carry_size + nl > max_bytes:
+                if stop is not None and line_start >= stop:
+                    return
+                yield from single(None, carry_size + nl, True)
+                carry, carry_size, oversize = [], 0, False
+                at = nl + 1
+                line_start = chunk_pos + at
+        last = chunk.rfind(b"\n", at)
+        if last < 0:  # the rest of the chunk starts a line
+            rest = len(chunk) - at
+            if not carry_size:
+                line_start = chunk_pos + at
+            if carry_size + rest > max_bytes:
+                carry, oversize = [], True
+            elif rest:
+                carry.append(chunk[at:] if at else chunk)
+            carry_size += rest
+            chunk_pos += len(chunk)
+            continue
+        block_start = line_start if carry_size else chunk_pos + at
+        piece = chunk[at : last + 1] if (at or last + 1 < len(chunk)) else chunk
+        data = b"".join([*carry, piece]) if carry else piece
+        carry, carry_size = [], 0
+        if drop:  # the first line belongs to the previous shard
+            drop = False
+            nl = data.find(b"\n")
+            block_start += nl + 1
+            data = data[nl + 1 :]
+        cut = False
+        if stop is not None:
+            if block_start >= stop:
+                return
+            rel = stop - block_start  # lines starting at or after `stop` belong to the next shard
+            if rel < len(data):
+                data = data[: data.find(b"\n", rel - 1) + 1]
+                cut = True
+        for lo, hi in _cuts(data, block_bytes):
+            part = data[lo:hi] if (lo or hi < len(data)) else data
+            yield Block(part, number + 1, block_start + lo)
+            number += part.count(b"\n")
+        if cut:
+            return
+        line_start = chunk_pos + last + 1
+        rest = len(chunk) - (last + 1)
+        if rest > max_bytes:
+            oversize = True
+        elif rest:
+            carry.append(chunk[last + 1 :])
+        carry_size = rest
+        chunk_pos += len(chunk)
+    if carry_size or oversize:
+        if stop is not None and line_start >= stop:
+            return
+        yield from single(None if oversize else b"".join(carry), carry_size, False)

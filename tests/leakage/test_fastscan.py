@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from harness.leakage import hashing
 from harness.leakage.hashing import probe_windows
-from harness.leakage.index import prefilter_table
+from harness.leakage.index import key_lookup
 from harness.leakage.normalize import fold_bytes
 from tests.leakage.corpora import FILLER, comparable, page, real_sets, write_jsonl
 
@@ -42,8 +42,8 @@ def batch(texts: list[str]) -> tuple[bytes, np.ndarray]:
     return b" ".join(enc), starts
 
 
-def tables_for(texts: list[str], lengths: list[int], seed: int) -> list[tuple[int, int, np.ndarray]]:
-    """Prefilter tables holding some of the batch's own windows (so candidates exist) and random keys."""
+def tables_for(texts: list[str], lengths: list[int], seed: int) -> list:
+    """Keys holding some of the batch's own windows (so hits exist) and random keys, with their lookups."""
     data, _starts = batch(texts)
     buf = hashing.padded(data.translate(hashing._FOLD))
     s, e = hashing.word_spans(buf)
@@ -55,8 +55,7 @@ def tables_for(texts: list[str], lengths: list[int], seed: int) -> list[tuple[in
         chosen = h[rng.random(h.size) < 0.3] if h.size else h
         noise = rng.integers(0, 2**63, 50, dtype=np.int64).astype(np.uint64)
         keys = np.sort(np.concatenate((chosen, noise)))
-        bits, table = prefilter_table(keys)
-        out.append((k, bits, table))
+        out.append((k, keys, key_lookup(keys)))
     return out
 
 
@@ -104,10 +103,29 @@ def test_compiled_core_on_real_items_and_long_words() -> None:
 def test_bad_arguments_are_errors(compiled_core) -> None:
     with pytest.raises(ValueError, match="fold"):
         compiled_core.scan(b"abc", np.array([0, 4], np.int64), b"x" * 10, [])
-    with pytest.raises(ValueError, match="probe"):
+    keys = np.array([1, 2], np.uint64)
+    fps = np.zeros(2, np.uint16)
+    full = np.full(64, 2**64 - 1, np.uint64)  # a Bloom filter that lets every window through
+    starts = np.array([0, 4], np.int64)
+    with pytest.raises(ValueError, match="probe"):  # offsets of the wrong size
         compiled_core.scan(
-            b"abc", np.array([0, 4], np.int64), hashing._FOLD, [(13, 8, np.zeros(3, np.uint8))]
+            b"abc", starts, hashing._FOLD, [(1, keys, 4, np.zeros(3, np.uint32), fps, 6, full)]
         )
+    with pytest.raises(ValueError, match="probe"):  # a fingerprint missing
+        compiled_core.scan(
+            b"abc", starts, hashing._FOLD, [(1, keys, 1, np.zeros(3, np.uint32), fps[:1], 6, full)]
+        )
+    with pytest.raises(ValueError, match="probe"):  # a Bloom filter of the wrong size
+        compiled_core.scan(
+            b"abc", starts, hashing._FOLD, [(1, keys, 1, np.zeros(3, np.uint32), fps, 7, full)]
+        )
+    # offsets that point past the keys (a damaged structure) are clamped, never read beyond
+    wild = np.full(3, 1 << 30, np.uint32)
+    wild[0] = 0
+    n, _, cands = compiled_core.scan(
+        b"abc def", np.array([0, 8], np.int64), hashing._FOLD, [(1, keys, 1, wild, fps, 6, full)]
+    )
+    assert n == 2 and cands[0] == (b"", b"")
 
 
 def test_whole_scan_is_identical_with_either_core(index, tmp_path, monkeypatch) -> None:
