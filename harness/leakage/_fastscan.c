@@ -55,7 +55,7 @@ typedef struct { /* windows of a large Bloom filter: word prefetched, tested AHE
     uint64_t n;
 } pipe_t;
 
-#define BLOOM_K 6
+#define BLOOM_K 4
 #define BLOOM_MIX 0x9E3779B97F4A7C15ULL
 
 static inline uint64_t bloom_mask(uint64_t h) { /* index.bloom_masks */
@@ -386,11 +386,14 @@ done:
 
 PyObject *parse_jsonl(PyObject *self, PyObject *args); /* _jsonlines.c */
 PyObject *separators(PyObject *self, PyObject *unused);
+PyObject *fold_table(PyObject *self, PyObject *unused);
+void fold_init(void);
 
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, "Fold, split, code and hash a batch; probe the prefilter tables."},
     {"parse_jsonl", parse_jsonl, METH_VARARGS, "Parse a block of JSON Lines (the common case; see _jsonlines.c)."},
-    {"separators", separators, METH_NOARGS, "The code points that parse_jsonl blanks."},
+    {"separators", separators, METH_NOARGS, "The code points that parse_jsonl blanks without its table."},
+    {"fold_table", fold_table, METH_NOARGS, "(Unicode version, run starts, run classes) of the fold table."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -401,5 +404,6 @@ PyMODINIT_FUNC PyInit__fastscan(void) {
         FOLD[b] = (uint8_t)(b >= 'A' && b <= 'Z' ? b + 32
                             : ((b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || b >= 128) ? b
                                                                                                : 32);
+    fold_init();
     return PyModule_Create(&module);
 }

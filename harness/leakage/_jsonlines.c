@@ -39,8 +39,11 @@
 #include <emmintrin.h>
 #endif
 
+#include "_foldtable.h"
+
 enum { LINE_FAST = 0, LINE_BLANK = 1, LINE_SLOW = 2, LINE_TOO_LARGE = 3 };
-enum { TEXT_ASCII = 0, TEXT_BLANKED = 1, TEXT_OTHER = 2 };
+enum { TEXT_ASCII = 0, TEXT_FOLDED = 1, TEXT_OTHER = 2 };
+enum { CP_OTHER = 0, CP_SEP = 1, CP_KEEP = 2, CP_LOWER = 3 }; /* scripts/gen_fold_table.py */
 #define MAX_KEYS 64   /* members of a top-level object checked for duplicates; more: SLOW */
 #define MAX_DEPTH 64  /* nesting; deeper: SLOW */
 #define MAX_FIELDS 32 /* --field keys */
@@ -56,6 +59,44 @@ static inline int is_separator(uint32_t cp) {
     for (size_t i = 0; i < N_SEPARATORS; i++)
         if (SEPARATORS[i] == cp) return 1;
     return 0;
+}
+
+static uint8_t BMP_CLASS[0x10000]; /* the fold table's class of each BMP code point; filled at import */
+
+void fold_init(void) {
+    for (int r = 0; r < FOLD_RUNS; r++) {
+        uint32_t end = r + 1 < FOLD_RUNS ? FOLD_RUN_START[r + 1] : 0x110000;
+        for (uint32_t cp = FOLD_RUN_START[r]; cp < end && cp < 0x10000; cp++) BMP_CLASS[cp] = FOLD_RUN_CLASS[r];
+    }
+}
+
+/* The class of a non-ASCII code point: from the table (`table`: the running Python has its Unicode
+ * version), else only the common separators are folded here. */
+static inline int cp_class(uint32_t cp, int table) {
+    if (!table) return is_separator(cp) ? CP_SEP : CP_OTHER;
+    if (cp < 0x10000) return BMP_CLASS[cp];
+    int lo = 0, hi = FOLD_RUNS - 1; /* the last run starting at or before cp */
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (FOLD_RUN_START[mid] <= cp)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return FOLD_RUN_CLASS[lo];
+}
+
+static uint32_t lower_bytes(uint32_t cp) { /* the packed UTF-8 replacement of a CP_LOWER code point */
+    int lo = 0, hi = FOLD_LOWERS - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (FOLD_LOWER_CP[mid] == cp) return FOLD_LOWER_TO[mid];
+        if (FOLD_LOWER_CP[mid] < cp)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return 0; /* not reached: the table lists every CP_LOWER code point */
 }
 
 typedef struct {
@@ -80,7 +121,7 @@ static int rows_push(rows_t *r, int64_t a, int64_t b, int64_t c, int64_t d) {
 
 typedef struct { /* what parse_string saw */
     int64_t chars_ascii; /* decoded bytes (= characters when the string is ASCII) */
-    int ascii, separators, other, escaped;
+    int ascii, other, escaped, table;
 } str_t;
 
 static inline int hex4(const uint8_t *p, uint32_t *out) {
@@ -153,10 +194,7 @@ static inline int put_utf8(uint8_t *out, uint32_t cp) {
 
 static inline void note_cp(str_t *s, uint32_t cp) {
     s->ascii = 0;
-    if (is_separator(cp))
-        s->separators = 1;
-    else
-        s->other = 1;
+    if (cp_class(cp, s->table) == CP_OTHER) s->other = 1;
 }
 
 /* A JSON string at *pp (its opening quote): validated, and decoded to `out` unless out is NULL.
@@ -167,7 +205,7 @@ static Py_ssize_t parse_string(const uint8_t **pp, const uint8_t *end, const uin
     const uint8_t *p = *pp + 1;
     uint8_t *o = out;
     s->ascii = 1;
-    s->separators = s->other = s->escaped = 0;
+    s->other = s->escaped = 0;
     for (;;) {
 #if defined(__SSE2__)
         while (p + 16 <= limit && p + 16 <= end) {
@@ -285,6 +323,7 @@ static const uint8_t *parse_number(const uint8_t *p, const uint8_t *end) {
 static const uint8_t *skip_value(const uint8_t *p, const uint8_t *end, const uint8_t *limit, int depth,
                                  int *has_string) {
     str_t s;
+    s.table = 0; /* validation only */
     if (p >= end) return NULL;
     switch (*p) {
     case '"':
@@ -329,6 +368,7 @@ typedef struct {
     Py_buffer keys[MAX_FIELDS];
     Py_ssize_t n_keys; /* -1: every top-level string (no --field) */
     Py_ssize_t min_chars, max_text;
+    int table; /* fold non-ASCII text with the generated table */
     uint8_t *probe; /* output */
     Py_ssize_t out; /* bytes written to probe */
     rows_t texts;
@@ -338,8 +378,9 @@ typedef struct {
     int64_t start, end, flag, field;
 } text_t;
 
-/* Blank the UTF-8 of every common separator in [p, end) (valid UTF-8), byte for byte. */
-static void blank_separators(uint8_t *p, uint8_t *end) {
+/* Fold the non-ASCII characters of [p, end) (valid UTF-8, none of class OTHER) in place: separators
+ * to spaces (byte for byte), LOWER characters to their replacement of the same length. */
+static void fold_in_place(uint8_t *p, uint8_t *end, int table) {
     while (p < end) {
         if (*p < 0x80) {
             p++;
@@ -347,8 +388,18 @@ static void blank_separators(uint8_t *p, uint8_t *end) {
         }
         uint32_t cp;
         int len = utf8_seq(p, end, &cp);
-        if (len && is_separator(cp)) memset(p, ' ', (size_t)len);
-        p += len ? len : 1;
+        if (!len) { /* not reached: the string was validated */
+            p++;
+            continue;
+        }
+        int k = cp_class(cp, table);
+        if (k == CP_SEP) {
+            memset(p, ' ', (size_t)len);
+        } else if (k == CP_LOWER) {
+            uint32_t to = lower_bytes(cp);
+            for (int i = 0; i < len; i++) p[i] = (uint8_t)(to >> (8 * i));
+        }
+        p += len;
     }
 }
 
@@ -370,6 +421,7 @@ static int parse_line(parser_t *ps, const uint8_t *p, const uint8_t *end) {
     }
     for (;;) {
         str_t s;
+        s.table = ps->table;
         if (p >= end || *p != '"') goto slow;
         const uint8_t *key = p + 1;
         if (parse_string(&p, end, limit, NULL, &s) < 0 || s.escaped) goto slow;
@@ -404,7 +456,7 @@ static int parse_line(parser_t *ps, const uint8_t *p, const uint8_t *end) {
                 present = 1;
                 if (!s.ascii || n >= ps->min_chars) { /* fields.record_texts' rule */
                     if (n > ps->max_text) goto slow;  /* cut into pieces by the per-record reader */
-                    int flag = s.ascii ? TEXT_ASCII : (s.other ? TEXT_OTHER : TEXT_BLANKED);
+                    int flag = s.ascii ? TEXT_ASCII : (s.other ? TEXT_OTHER : TEXT_FOLDED);
                     if (n_found && found[n_found - 1].field > field) sorted = 0;
                     found[n_found++] = (text_t){at, at + n, flag, field};
                     ps->out = at + n;
@@ -470,8 +522,9 @@ PyObject *parse_jsonl(PyObject *self, PyObject *args) {
     Py_buffer block = {0};
     PyObject *keys_obj;
     Py_ssize_t min_chars, max_line, max_text;
-    int want_raw;
-    if (!PyArg_ParseTuple(args, "y*Onnnp", &block, &keys_obj, &min_chars, &max_line, &max_text, &want_raw))
+    int want_raw, table;
+    if (!PyArg_ParseTuple(args, "y*Onnnpp", &block, &keys_obj, &min_chars, &max_line, &max_text, &want_raw,
+                          &table))
         return NULL;
     parser_t ps;
     memset(&ps, 0, sizeof(ps));
@@ -493,6 +546,7 @@ PyObject *parse_jsonl(PyObject *self, PyObject *args) {
     }
     ps.min_chars = min_chars;
     ps.max_text = max_text;
+    ps.table = table;
     const uint8_t *buf = (const uint8_t *)block.buf, *bend = buf + block.len;
     ps.block_end = bend;
     ps.probe = malloc((size_t)block.len + 64);
@@ -522,8 +576,8 @@ PyObject *parse_jsonl(PyObject *self, PyObject *args) {
         if (status == LINE_FAST) {
             if (raw) memcpy(raw + out0, ps.probe + out0, (size_t)(ps.out - out0));
             for (Py_ssize_t r = rows0; r < ps.texts.len; r += 4)
-                if (ps.texts.v[r + 2] == TEXT_BLANKED)
-                    blank_separators(ps.probe + ps.texts.v[r], ps.probe + ps.texts.v[r + 1]);
+                if (ps.texts.v[r + 2] == TEXT_FOLDED)
+                    fold_in_place(ps.probe + ps.texts.v[r], ps.probe + ps.texts.v[r + 1], table);
         }
         p = end + 1;
     }
@@ -549,6 +603,20 @@ done:
     for (Py_ssize_t i = 0; i < ps.n_keys; i++) PyBuffer_Release(&ps.keys[i]);
     PyBuffer_Release(&block);
     return result;
+}
+
+PyObject *fold_table(PyObject *self, PyObject *unused) { /* (Unicode version, run starts, run classes) */
+    PyObject *starts = PyList_New(FOLD_RUNS), *classes = PyList_New(FOLD_RUNS);
+    if (!starts || !classes) {
+        Py_XDECREF(starts);
+        Py_XDECREF(classes);
+        return NULL;
+    }
+    for (int r = 0; r < FOLD_RUNS; r++) {
+        PyList_SET_ITEM(starts, r, PyLong_FromUnsignedLong(FOLD_RUN_START[r]));
+        PyList_SET_ITEM(classes, r, PyLong_FromLong(FOLD_RUN_CLASS[r]));
+    }
+    return Py_BuildValue("(sNN)", FOLD_UNICODE_VERSION, starts, classes);
 }
 
 PyObject *separators(PyObject *self, PyObject *unused) {

@@ -32,7 +32,7 @@ _SPACE_RE = re.compile(r"\s+")
 
 # Line status and text flags of the compiled parser (`_jsonlines.c`).
 FAST, BLANK, SLOW, TOO_LARGE = 0, 1, 2, 3
-ASCII, BLANKED, OTHER = 0, 1, 2
+ASCII, FOLDED, OTHER = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def parse_block(
     from harness.leakage import hashing  # the compiled core lives there (None when not built)
 
     probe, raw, lines, texts = hashing._fastscan.parse_jsonl(
-        data, keys, min_chars, max_line, max_text, want_raw
+        data, keys, min_chars, max_line, max_text, want_raw, fold_table_usable()
     )
     return ParsedBlock(
         probe,
@@ -130,6 +130,22 @@ def parse_block(
         np.frombuffer(lines, dtype=np.int64).reshape(-1, 4),
         np.frombuffer(texts, dtype=np.int64).reshape(-1, 4),
     )
+
+
+_TABLE: list[bool] = []
+
+
+def fold_table_usable() -> bool:
+    """Whether the compiled parser's fold table (scripts/gen_fold_table.py) was made from this Python's
+    Unicode version; if not, it folds only the common separators itself and leaves other text to
+    `normalize.fold_bytes`."""
+    if not _TABLE:
+        import unicodedata
+
+        from harness.leakage import hashing
+
+        _TABLE.append(hashing._fastscan.fold_table()[0] == unicodedata.unidata_version)
+    return _TABLE[0]
 
 
 def parser_keys(fields: Sequence[FieldPath] | None) -> tuple[bytes, ...] | bool | None:
