@@ -33,7 +33,6 @@
 #define PRIME 0x100000001B3ULL
 #define MAX_PROBES 16
 #define MAX_K 4096
-#define AHEAD 32 /* windows whose table slot is prefetched before it is read (a random access into MiBs) */
 
 typedef struct {
     uint64_t *pos;
@@ -50,12 +49,7 @@ typedef struct { /* one probed window length: its sorted keys and their index.Ke
     const uint64_t *bloom; /* 2**bloom_bits */
 } probe_t;
 
-typedef struct { /* windows of a large Bloom filter: word prefetched, tested AHEAD windows later */
-    uint64_t pos[AHEAD], hash[AHEAD];
-    uint64_t n;
-} pipe_t;
-
-#define BLOOM_K 4
+#define BLOOM_K 3
 #define BLOOM_MIX 0x9E3779B97F4A7C15ULL
 
 static inline uint64_t bloom_mask(uint64_t h) { /* index.bloom_masks */
@@ -96,11 +90,6 @@ static inline int exact(const probe_t *pr, cands_t *c, uint64_t pos, uint64_t wh
     for (uint32_t i = lo; i < hi; i++)
         if (pr->fps[i] == fp && pr->keys[i] == wh) return push(c, pos, wh);
     return 0;
-}
-
-static inline int bloom_test(const probe_t *pr, uint64_t wh) {
-    uint64_t m = bloom_mask(wh);
-    return (pr->bloom[wh >> (64 - pr->bloom_bits)] & m) == m;
 }
 
 static inline uint64_t load64(const uint8_t *p) {
@@ -156,30 +145,63 @@ typedef struct { /* one pass over a batch: its inputs and outputs */
     Py_ssize_t n_probes;
     probe_t probes[MAX_PROBES];
     cands_t cands[MAX_PROBES];
-    pipe_t pipes[MAX_PROBES];
 } pass_t;
 
 /* The pass itself: fold 64 bytes at a time, find word starts and ends in the mask, code each word, update
  * the prefix sum, hash every window ending with the word and look it up. The state lives in locals (not in
  * `s`) so that the compiler keeps it in registers. Returns -1 when out of memory. */
+#define CHUNK 256 /* words collected before the windows ending in them are looked up */
+
+/* The windows of k words that end in the chunk's words: hashed, and looked up in the probe's filter. The
+ * chunk's prefix sums S and powers I are indexed from x = 0 at global word count `base - H`, so the window
+ * ending with chunk word j (count base + j + 1) starts at count base + j + 1 - k, at x = H + j + 1 - k.
+ * A large filter is read with group prefetching: every window's Bloom word is requested first, then all
+ * are tested (by then they have arrived). Returns -1 when out of memory. */
+static int lookup_chunk(const probe_t *pr, cands_t *c, const uint64_t *S, const uint64_t *I, const uint64_t *tf,
+                        uint64_t base, int cnt, int H, uint64_t *wh) {
+    const uint64_t k = (uint64_t)pr->k;
+    const int shift = 64 - pr->bloom_bits;
+    for (int j = 0; j < cnt; j++) {
+        int x = H + j + 1 - pr->k;
+        wh[j] = (S[H + j + 1] - S[x]) * I[x];
+        if (pr->ahead) __builtin_prefetch(pr->bloom + (wh[j] >> shift));
+    }
+    for (int j = 0; j < cnt; j++) {
+        uint64_t end = base + (uint64_t)j + 1;
+        if (end < tf[j] + k) continue; /* the window would start in an earlier text */
+        uint64_t m = bloom_mask(wh[j]);
+        if ((pr->bloom[wh[j] >> shift] & m) != m) continue;
+        if (exact(pr, c, end - k, wh[j])) return -1;
+    }
+    return 0;
+}
+
+/* The pass: fold 64 bytes at a time, find word starts and ends in the mask, code each word and extend the
+ * prefix sum; every CHUNK words, look up the windows ending in them (lookup_chunk). The state lives in
+ * locals so that the compiler keeps it in registers. Returns -1 when out of memory. */
 static int run_pass(pass_t *s, uint8_t *fb) {
     const uint8_t *buf = s->buf;
     const Py_ssize_t n = s->n, n_texts = s->n_texts;
     const int64_t *ts = s->ts;
     uint64_t *restrict first_word = s->first_word;
     const Py_ssize_t n_probes = s->n_probes;
-    int ring = 1;
-    while (ring < s->max_k + 1) ring <<= 1;
-    uint64_t *restrict ring_s = calloc(ring, sizeof(uint64_t));
-    uint64_t *restrict ring_inv = calloc(ring, sizeof(uint64_t));
-    if (!ring_s || !ring_inv) {
-        free(ring_s);
-        free(ring_inv);
+    const int H = s->max_k; /* history kept before the chunk: the longest window */
+    uint64_t *restrict S = malloc((H + CHUNK + 1) * sizeof(uint64_t));
+    uint64_t *restrict I = malloc((H + CHUNK + 1) * sizeof(uint64_t));
+    uint64_t tf[CHUNK], wh[CHUNK];
+    if (!S || !I) {
+        free(S);
+        free(I);
         return -1;
     }
-    const uint64_t rmask = (uint64_t)ring - 1, p_inv = prime_inverse();
+    for (int x = 0; x <= H; x++) { /* counts before the first word: S_0 = 0, I_0 = 1 (never read below) */
+        S[x] = 0;
+        I[x] = 1;
+    }
+    const uint64_t p_inv = prime_inverse();
     uint64_t n_words = 0, text_first = 0, prefix = 0, pw = 1, inv = 1;
-    ring_inv[0] = 1;
+    uint64_t base = 0; /* word count before the chunk */
+    int cnt = 0;       /* words in the chunk */
     Py_ssize_t t = 0, next_start = n_texts >= 0 ? ts[0] : n + 1;
     Py_ssize_t blocks = (n + 63) / 64;
     uint64_t carry = 0; /* whether the byte before this block was a word byte */
@@ -187,25 +209,25 @@ static int run_pass(pass_t *s, uint8_t *fb) {
     uint8_t tail[64];
     int failed = 0;
     for (Py_ssize_t blk = 0; blk <= blocks && !failed; blk++) {
-        Py_ssize_t base = blk * 64;
+        Py_ssize_t at0 = blk * 64;
         uint64_t e;
-        if (blk < blocks) {
-            const uint8_t *src = buf + base;
-            if (base + 64 > n) { /* the last, partial block: padded with spaces */
+        int last = blk == blocks;
+        if (!last) {
+            const uint8_t *src = buf + at0;
+            if (at0 + 64 > n) { /* the last, partial block: padded with spaces */
                 memset(tail, 0x20, 64);
-                memcpy(tail, buf + base, (size_t)(n - base));
+                memcpy(tail, buf + at0, (size_t)(n - at0));
                 src = tail;
             }
-            uint64_t m = fold64(src, fb + base);
+            uint64_t m = fold64(src, fb + at0);
             e = m ^ ((m << 1) | carry); /* word starts and word ends, alternately */
             carry = m >> 63;
         } else { /* after the last block: end the word still open */
-            if (ws < 0) break;
-            base = n;
-            e = 1;
+            at0 = n;
+            e = ws >= 0 ? 1 : 0;
         }
         while (e) {
-            Py_ssize_t at = base + __builtin_ctzll(e);
+            Py_ssize_t at = at0 + __builtin_ctzll(e);
             e &= e - 1;
             if (ws < 0) {
                 ws = at;
@@ -231,49 +253,27 @@ static int run_pass(pass_t *s, uint8_t *fb) {
             pw *= PRIME;
             inv *= p_inv;
             n_words++;
-            ring_s[n_words & rmask] = prefix;
-            ring_inv[n_words & rmask] = inv;
-            for (Py_ssize_t p = 0; p < n_probes; p++) {
-                const probe_t *pr = &s->probes[p];
-                uint64_t k = (uint64_t)pr->k;
-                if (n_words < text_first + k) continue; /* the window would start in an earlier text */
-                uint64_t st = n_words - k;
-                uint64_t wh = (prefix - ring_s[st & rmask]) * ring_inv[st & rmask];
-                if (!pr->ahead) { /* a small filter, in cache: test it now */
-                    if (bloom_test(pr, wh) && exact(pr, &s->cands[p], st, wh)) {
-                        failed = 1;
-                        break;
-                    }
-                    continue;
-                }
-                __builtin_prefetch(pr->bloom + (wh >> (64 - pr->bloom_bits)));
-                pipe_t *q = &s->pipes[p];
-                unsigned slot = (unsigned)(q->n & (AHEAD - 1));
-                if (q->n >= AHEAD && bloom_test(pr, q->hash[slot]) &&
-                    exact(pr, &s->cands[p], q->pos[slot], q->hash[slot])) {
-                    failed = 1;
-                    break;
-                }
-                q->pos[slot] = st;
-                q->hash[slot] = wh;
-                q->n++;
+            S[H + cnt + 1] = prefix;
+            I[H + cnt + 1] = inv;
+            tf[cnt] = text_first;
+            cnt++;
+            if (cnt == CHUNK) {
+                for (Py_ssize_t p = 0; p < n_probes && !failed; p++)
+                    failed = lookup_chunk(&s->probes[p], &s->cands[p], S, I, tf, base, cnt, H, wh);
+                memmove(S, S + cnt, (H + 1) * sizeof(uint64_t)); /* the history of the next chunk */
+                memmove(I, I + cnt, (H + 1) * sizeof(uint64_t));
+                base += cnt;
+                cnt = 0;
+                if (failed) break;
             }
-            if (failed) break;
         }
     }
-    for (Py_ssize_t p = 0; p < n_probes && !failed; p++) { /* the windows still in a pipeline, in order */
-        const probe_t *pr = &s->probes[p];
-        pipe_t *q = &s->pipes[p];
-        if (!pr->ahead) continue;
-        for (uint64_t j = q->n > AHEAD ? q->n - AHEAD : 0; j < q->n && !failed; j++) {
-            unsigned slot = (unsigned)(j & (AHEAD - 1));
-            if (bloom_test(pr, q->hash[slot])) failed = exact(pr, &s->cands[p], q->pos[slot], q->hash[slot]) != 0;
-        }
-    }
+    for (Py_ssize_t p = 0; p < n_probes && !failed && cnt; p++)
+        failed = lookup_chunk(&s->probes[p], &s->cands[p], S, I, tf, base, cnt, H, wh);
     while (!failed && t <= n_texts) first_word[t++] = n_words;
     s->n_words = n_words;
-    free(ring_s);
-    free(ring_inv);
+    free(S);
+    free(I);
     return failed ? -1 : 0;
 }
 
@@ -387,12 +387,14 @@ done:
 PyObject *parse_jsonl(PyObject *self, PyObject *args); /* _jsonlines.c */
 PyObject *separators(PyObject *self, PyObject *unused);
 PyObject *fold_table(PyObject *self, PyObject *unused);
+PyObject *count_lines(PyObject *self, PyObject *args);
 void fold_init(void);
 
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, "Fold, split, code and hash a batch; probe the prefilter tables."},
     {"parse_jsonl", parse_jsonl, METH_VARARGS, "Parse a block of JSON Lines (the common case; see _jsonlines.c)."},
     {"separators", separators, METH_NOARGS, "The code points that parse_jsonl blanks without its table."},
+    {"count_lines", count_lines, METH_VARARGS, "Newlines in buffer[start:end]."},
     {"fold_table", fold_table, METH_NOARGS, "(Unicode version, run starts, run classes) of the fold table."},
     {NULL, NULL, 0, NULL},
 };

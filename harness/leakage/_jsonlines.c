@@ -605,6 +605,21 @@ done:
     return result;
 }
 
+PyObject *count_lines(PyObject *self, PyObject *args) { /* newlines in buffer[start:end] (memchr) */
+    Py_buffer b;
+    Py_ssize_t start, end, n = 0;
+    if (!PyArg_ParseTuple(args, "y*nn", &b, &start, &end)) return NULL;
+    if (start < 0) start = 0;
+    if (end > b.len) end = b.len;
+    const char *p = (const char *)b.buf + start, *stop = (const char *)b.buf + end;
+    while (p < stop && (p = memchr(p, '\n', (size_t)(stop - p))) != NULL) {
+        n++;
+        p++;
+    }
+    PyBuffer_Release(&b);
+    return PyLong_FromSsize_t(n);
+}
+
 PyObject *fold_table(PyObject *self, PyObject *unused) { /* (Unicode version, run starts, run classes) */
     PyObject *starts = PyList_New(FOLD_RUNS), *classes = PyList_New(FOLD_RUNS);
     if (!starts || !classes) {

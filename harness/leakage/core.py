@@ -67,7 +67,7 @@ class ScanOptions:
     fields: tuple[str, ...] | None = None
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     strict: bool = False
-    batch_chars: int = 1 << 18
+    batch_chars: int = 1 << 20  # also the bytes of JSON Lines per block
     piece_chars: int = 1 << 20
     blocks: bool = True  # JSON Lines through the compiled block parser where it applies (`block_keys`)
     profile: bool = False  # also measure the corpus profile (`profile.CorpusProfile`)

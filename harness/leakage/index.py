@@ -409,7 +409,7 @@ class KeyLookup:
 
 
 FILL = 4  # keys per bucket, on average
-BLOOM_K = 4  # bits set per key in its Bloom word
+BLOOM_K = 3  # bits set per key in its Bloom word
 BLOOM_BITS_PER_KEY = 28
 BLOOM_MIX = np.uint64(0x9E3779B97F4A7C15)
 

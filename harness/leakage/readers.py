@@ -195,9 +195,11 @@ class ShardReader:
         stop = None if s.stop is None else s.stop - s.start
         chunks = self._count_decoded(self._stream.chunks())
         if blocks:
-            yield from iter_blocks(
-                chunks, self.options.max_record_bytes, stop, skip_first, self.options.block_bytes
-            )
+            from harness.leakage import hashing
+
+            opts = self.options
+            counter = hashing._fastscan.count_lines
+            yield from iter_blocks(chunks, opts.max_record_bytes, stop, skip_first, opts.block_bytes, counter)
             return
         lines = iter_lines(chunks, self.options.max_record_bytes, stop)
         if not skip_first:
@@ -302,7 +304,7 @@ class ShardReader:
                         f"{hi - lo} bytes > max_record_bytes {opts.max_record_bytes}",
                     )
                     continue
-                record = self._parse_json(bytes(block.data[lo:hi]), r, ln)
+                record = self._parse_json(block.data[lo:hi].tobytes(), r, ln)
                 if record is not None:
                     slow_records.append(record)
                     slow.append((j, record_pieces(record, opts.piece_chars)))

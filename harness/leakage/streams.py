@@ -13,7 +13,7 @@ from __future__ import annotations
 import bz2
 import lzma
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -184,7 +184,7 @@ class Block:
     """Complete lines, read in bulk: every line of `data` ends with a newline (the compiled JSON Lines
     parser splits them); `first` is the number of its first line, `offset` its stream offset."""
 
-    data: bytes | memoryview
+    data: memoryview
     first: int
     offset: int
 
@@ -195,6 +195,7 @@ def iter_blocks(
     stop: int | None = None,
     skip_first: bool = False,
     block_bytes: int | None = None,
+    count_lines: Callable[[bytes, int, int], int] | None = None,
 ) -> Iterator[Block | Line]:
     """The lines of `iter_lines`, in bulk: runs of complete lines as `Block`s (of about `block_bytes`, or one
     per chunk, cut at a newline), and as single `Line`s only what a block cannot hold: a line over
@@ -203,8 +204,10 @@ def iter_blocks(
     Flattened (each block split at its newlines, a line in a block longer than `max_bytes` read as
     `data=None`), the output is exactly `iter_lines(chunks, max_bytes, stop)`; with `skip_first`, the same
     without its first line and numbered from 1 (a byte-range shard's first line belongs to the previous
-    shard). tests/leakage/test_streams.py holds the two equal on arbitrary chunkings.
+    shard). tests/leakage/test_streams.py holds the two equal on arbitrary chunkings. Blocks are views
+    of the chunks (no copy); `count_lines(data, start, end)` counts newlines (default: `bytes.count`).
     """
+    count = count_lines or (lambda d, lo, hi: d.count(b"\n", lo, hi))
     number = 0  # lines yielded so far
     chunk_pos = 0  # stream offset of the current chunk
     carry: list[bytes] = []  # the start of a line that has no newline yet (not kept when oversize)
@@ -269,10 +272,10 @@ def iter_blocks(
             if rel < len(data):
                 data = data[: data.find(b"\n", rel - 1) + 1]
                 cut = True
+        view = memoryview(data)
         for lo, hi in _cuts(data, block_bytes):
-            part = data[lo:hi] if (lo or hi < len(data)) else data
-            yield Block(part, number + 1, block_start + lo)
-            number += part.count(b"\n")
+            yield Block(view[lo:hi], number + 1, block_start + lo)
+            number += count(data, lo, hi)
         if cut:
             return
         line_start = chunk_pos + last + 1
