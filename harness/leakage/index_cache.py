@@ -31,14 +31,14 @@ from harness.leakage.index import (
     HASH_VERSION,
     INDEX_VERSION,
     ItemTable,
+    KeyLookup,
     SegmentTable,
     TestIndex,
     build_index,
-    key_lookup,
 )
 from harness.paths import harness_home
 
-CACHE_FORMAT = 2  # 2: no prefilter tables (the key lookup is built from the keys on load)
+CACHE_FORMAT = 3  # 3: the key lookups (Bloom filter, buckets) instead of one-byte prefilter tables
 
 
 def cache_dir() -> Path:
@@ -141,14 +141,23 @@ def write_index(index: TestIndex, path: Path) -> None:
         "unit_anchor": index.unit_anchor,
         "unit_shared": index.unit_shared,
     }
+    lookups = {}
     for k in index.keys:
         arrays[f"keys_{k}"] = index.keys[k]
         arrays[f"gids_{k}"] = index.gids[k]
+        t = index.tables[k]
+        arrays[f"offsets_{k}"], arrays[f"fingerprints_{k}"], arrays[f"bloom_{k}"] = (
+            t.offsets,
+            t.fingerprints,
+            t.bloom,
+        )
+        lookups[str(k)] = {"bits": t.bits, "max_fill": t.max_fill, "bloom_bits": t.bloom_bits}
     meta: dict[str, Any] = {
         "format": CACHE_FORMAT,
         "ngram": index.ngram,
         "floor": index.floor,
         "lengths": sorted(index.keys),
+        "lookups": lookups,
         "arrays": sorted(arrays),
         "benchmarks": index.benchmarks,
         "seg_field": list(segs.field),
@@ -200,7 +209,15 @@ def read_index(path: Path) -> TestIndex | None:
         index.unit_anchor = a["unit_anchor"]
         for k in meta["lengths"]:
             index.keys[k], index.gids[k] = a[f"keys_{k}"], a[f"gids_{k}"]
-            index.tables[k] = key_lookup(index.keys[k])
+            m = meta["lookups"][str(k)]
+            index.tables[k] = KeyLookup(
+                int(m["bits"]),
+                a[f"offsets_{k}"],
+                a[f"fingerprints_{k}"],
+                int(m["max_fill"]),
+                int(m["bloom_bits"]),
+                a[f"bloom_{k}"],
+            )
         _check(index)
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
         return None
@@ -222,6 +239,12 @@ def _check(index: TestIndex) -> None:
     if sum(k.size for k in index.keys.values()) != n_units:
         raise ValueError("keys disagree with units")
     for k, keys in index.keys.items():
-        lookup = index.tables[k]
-        if index.gids[k].size != keys.size or int(lookup.offsets[-1]) != keys.size:
+        t = index.tables[k]
+        if index.gids[k].size != keys.size or int(t.offsets[-1]) != keys.size:
             raise ValueError("key lookup disagrees")
+        if (
+            t.offsets.size != (1 << t.bits) + 1
+            or t.fingerprints.size != keys.size
+            or t.bloom.size != 1 << t.bloom_bits
+        ):
+            raise ValueError("key lookup has the wrong shape")

@@ -30,7 +30,8 @@ def same_index(a, b) -> None:
     for k in a.lengths:
         assert np.array_equal(a.keys[k], b.keys[k]) and np.array_equal(a.gids[k], b.gids[k])
         ta, tb = a.tables[k], b.tables[k]
-        assert (ta.bits, ta.max_fill) == (tb.bits, tb.max_fill)
+        assert (ta.bits, ta.max_fill, ta.bloom_bits) == (tb.bits, tb.max_fill, tb.bloom_bits)
+        assert np.array_equal(ta.bloom, tb.bloom)
         assert np.array_equal(ta.offsets, tb.offsets) and np.array_equal(ta.fingerprints, tb.fingerprints)
     for name in ("unit_segment", "unit_pos", "unit_len", "unit_anchor", "unit_shared"):
         assert np.array_equal(getattr(a, name), getattr(b, name))
