@@ -161,10 +161,20 @@ static int lookup_chunk(const probe_t *pr, cands_t *c, const uint64_t *S, const 
                         uint64_t base, int cnt, int H, uint64_t *wh) {
     const uint64_t k = (uint64_t)pr->k;
     const int shift = 64 - pr->bloom_bits;
+    if (!pr->ahead) { /* a small filter, in cache: one loop */
+        for (int j = 0; j < cnt; j++) {
+            uint64_t end = base + (uint64_t)j + 1;
+            if (end < tf[j] + k) continue; /* the window would start in an earlier text */
+            int x = H + j + 1 - pr->k;
+            uint64_t h = (S[H + j + 1] - S[x]) * I[x], m = bloom_mask(h);
+            if ((pr->bloom[h >> shift] & m) == m && exact(pr, c, end - k, h)) return -1;
+        }
+        return 0;
+    }
     for (int j = 0; j < cnt; j++) {
         int x = H + j + 1 - pr->k;
         wh[j] = (S[H + j + 1] - S[x]) * I[x];
-        if (pr->ahead) __builtin_prefetch(pr->bloom + (wh[j] >> shift));
+        __builtin_prefetch(pr->bloom + (wh[j] >> shift));
     }
     for (int j = 0; j < cnt; j++) {
         uint64_t end = base + (uint64_t)j + 1;
