@@ -13,7 +13,7 @@ from __future__ import annotations
 import bz2
 import lzma
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -168,15 +168,14 @@ def iter_lines(chunks: Iterator[bytes], max_bytes: int, stop: int | None = None)
         yield Line(number, data, pending_size, line_start, complete=False)
 
 
-def _cuts(data: bytes, block_bytes: int | None) -> Iterator[tuple[int, int]]:
-    """Ranges of about `block_bytes` that end at a newline (`data` ends with one), covering `data`."""
-    lo, size = 0, len(data)
-    while lo < size:
-        hi = size
-        if block_bytes is not None and size - lo > block_bytes:
-            hi = data.rfind(b"\n", lo, lo + block_bytes) + 1 or data.find(b"\n", lo + block_bytes) + 1
-        yield lo, hi
-        lo = hi
+def _cuts(data: bytes, lo: int, hi: int, block_bytes: int | None) -> Iterator[tuple[int, int]]:
+    """Ranges of about `block_bytes` that end at a newline, covering data[lo:hi] (which ends with one)."""
+    while lo < hi:
+        end = hi
+        if block_bytes is not None and hi - lo > block_bytes:
+            end = data.rfind(b"\n", lo, lo + block_bytes) + 1 or data.find(b"\n", lo + block_bytes, hi) + 1
+        yield lo, end
+        lo = end
 
 
 @dataclass
@@ -224,6 +223,28 @@ def iter_blocks(
         number += 1
         yield Line(number, data, size, line_start, complete)
 
+    def lines_of(data: bytes, lo: int, hi: int, start: int) -> Generator[Block, None, bool]:
+        """Blocks of the complete lines data[lo:hi] (first line at stream offset `start`), as views; returns
+        whether the shard's end (`stop`) was reached."""
+        nonlocal number, drop
+        if drop:  # the first line belongs to the previous shard
+            drop = False
+            nl = data.find(b"\n", lo, hi)
+            start += nl + 1 - lo
+            lo = nl + 1
+        cut = False
+        if stop is not None:
+            if lo < hi and start >= stop:
+                return True
+            if start + (hi - lo) > stop:  # lines starting at or after `stop` belong to the next shard
+                hi = data.find(b"\n", lo + stop - start - 1, hi) + 1
+                cut = True
+        view = memoryview(data)
+        for a, b in _cuts(data, lo, hi, block_bytes):
+            yield Block(view[a:b], number + 1, start + a - lo)
+            number += count(data, a, b)
+        return cut
+
     for chunk in chunks:
         at = 0  # first byte of this chunk not yet given out
         if carry_size or oversize:  # a line started in an earlier chunk
@@ -240,50 +261,24 @@ def iter_blocks(
                 if stop is not None and line_start >= stop:
                     return
                 yield from single(None, carry_size + nl, True)
-                carry, carry_size, oversize = [], 0, False
-                at = nl + 1
-                line_start = chunk_pos + at
+            else:  # the carried line, now complete: a block of its own (the chunk is not copied)
+                whole = b"".join([*carry, chunk[: nl + 1]])
+                if (yield from lines_of(whole, 0, len(whole), line_start)):
+                    return
+            carry, carry_size, oversize = [], 0, False
+            at = nl + 1
+            line_start = chunk_pos + at
         last = chunk.rfind(b"\n", at)
-        if last < 0:  # the rest of the chunk starts a line
-            rest = len(chunk) - at
-            if not carry_size:
-                line_start = chunk_pos + at
-            if carry_size + rest > max_bytes:
-                carry, oversize = [], True
-            elif rest:
-                carry.append(chunk[at:] if at else chunk)
-            carry_size += rest
-            chunk_pos += len(chunk)
-            continue
-        block_start = line_start if carry_size else chunk_pos + at
-        piece = chunk[at : last + 1] if (at or last + 1 < len(chunk)) else chunk
-        data = b"".join([*carry, piece]) if carry else piece
-        carry, carry_size = [], 0
-        if drop:  # the first line belongs to the previous shard
-            drop = False
-            nl = data.find(b"\n")
-            block_start += nl + 1
-            data = data[nl + 1 :]
-        cut = False
-        if stop is not None:
-            if block_start >= stop:
+        if last >= at:
+            if (yield from lines_of(chunk, at, last + 1, chunk_pos + at)):
                 return
-            rel = stop - block_start  # lines starting at or after `stop` belong to the next shard
-            if rel < len(data):
-                data = data[: data.find(b"\n", rel - 1) + 1]
-                cut = True
-        view = memoryview(data)
-        for lo, hi in _cuts(data, block_bytes):
-            yield Block(view[lo:hi], number + 1, block_start + lo)
-            number += count(data, lo, hi)
-        if cut:
-            return
-        line_start = chunk_pos + last + 1
-        rest = len(chunk) - (last + 1)
+            at = last + 1
+            line_start = chunk_pos + at
+        rest = len(chunk) - at  # the start of a line
         if rest > max_bytes:
             oversize = True
         elif rest:
-            carry.append(chunk[last + 1 :])
+            carry.append(chunk[at:] if at else chunk)
         carry_size = rest
         chunk_pos += len(chunk)
     if carry_size or oversize:

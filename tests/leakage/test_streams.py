@@ -90,10 +90,11 @@ def test_blocks_are_the_same_lines_in_bulk(
     assert got == expected
 
 
-def test_a_block_is_cut_at_its_chunk_last_newline() -> None:
+def test_blocks_are_views_of_the_chunks_and_a_carried_line_is_its_own() -> None:
     chunks = [b"one\ntwo\nthr", b"ee\nfour\nfi", b"ve"]
     items = list(iter_blocks(iter(chunks), 100))
-    assert [type(i).__name__ for i in items] == ["Block", "Block", "Line"]
-    assert bytes(items[0].data) == b"one\ntwo\n" and bytes(items[1].data) == b"three\nfour\n"
-    assert (items[1].first, items[1].offset) == (3, 8)
-    assert (items[2].data, items[2].complete) == (b"five", False)
+    assert [type(i).__name__ for i in items] == ["Block", "Block", "Block", "Line"]
+    assert [bytes(i.data) for i in items[:3]] == [b"one\ntwo\n", b"three\n", b"four\n"]
+    assert [(i.first, i.offset) for i in items[:3]] == [(1, 0), (3, 8), (4, 14)]
+    assert items[2].data.obj is chunks[1]  # a view of the chunk, not a copy
+    assert (items[3].data, items[3].number, items[3].complete) == (b"five", 5, False)
