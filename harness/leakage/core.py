@@ -11,6 +11,8 @@ bounded by the batch size whatever a record holds.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -125,7 +127,7 @@ class ShardResult:
     findings: dict[int, Finding]  # item position in the index -> finding
     accounting: Accounting
     words: int = 0
-    timing: dict[str, float] = field(default_factory=dict)
+    timing: dict[str, Any] = field(default_factory=dict)
     profile: CorpusProfile | None = None
     rephrased: dict[int, Rephrased] | None = None
 
@@ -241,6 +243,7 @@ def scan_shard(
         timing={
             "seconds": round(time.monotonic() - t0, 3),
             "cpu_seconds": round(time.process_time() - c0, 3),
+            "worker": f"{socket.gethostname()}:{os.getpid()}",  # which process ran it (for benchmarks)
         },
     )
 

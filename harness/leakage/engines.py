@@ -13,6 +13,7 @@ import multiprocessing as mp
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
@@ -120,15 +121,18 @@ class RayEngine:
     def __init__(self, address: str | None = None, workers: int | None = None) -> None:
         self.address = address
         self.workers = workers or 0
+        self.start_seconds = 0.0
 
     def run(self, shards, index, options, on_result, on_progress) -> None:
         import ray
 
+        t0 = time.monotonic()
         if not ray.is_initialized():
             if self.address:
                 ray.init(address=self.address, log_to_driver=False)
             else:
                 ray.init(num_cpus=self.workers or None, log_to_driver=False, include_dashboard=False)
+        self.start_seconds = time.monotonic() - t0  # connecting to (or starting) the cluster
         task = ray.remote(num_cpus=1, max_retries=2)(_ray_scan_shard)
         index_ref = ray.put(index)
         sizes = {}
