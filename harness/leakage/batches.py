@@ -17,7 +17,7 @@ reference test (tests/leakage/test_fastscan.py) holds leakage.json equal.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -284,14 +284,27 @@ class BlockBatch:
         field, _, j = self._parser_text(s)
         return TextRef(int(self.records[j]), int(self.line_numbers[j]), field, 0)
 
-    def fast_record_texts(self) -> Iterator[memoryview]:
-        """The text of each record the parser read (its texts joined by a newline, UTF-8), for --profile."""
+    def record_texts(self, text_of: Callable[[Any], str]) -> list[bytes | memoryview]:
+        """The text of each record of the block, in record order, as UTF-8 (for --profile): the parser's
+        records straight from its raw buffer (their texts joined by a newline), the per-record reader's
+        through `text_of`."""
         raw = self.parsed.raw
         if raw is None:
             raise ValueError("the block was parsed without want_raw")
-        lines = self.parsed.lines
+        lines, rows = self.parsed.lines, self.parsed.texts
         view = memoryview(raw)
-        rows = self.parsed.texts
-        for j in np.flatnonzero(lines[:, 2] == FAST).tolist():
-            k, n = int(self.first_text[j]), int(lines[j, 3])
-            yield view[int(rows[k, 0]) : int(rows[k + n - 1, 1])] if n else view[0:0]
+        fast = np.flatnonzero(lines[:, 2] == FAST)
+        first, count = self.first_text[fast], lines[fast, 3]
+        has = count > 0
+        lo = np.zeros(fast.size, np.int64)
+        hi = np.zeros(fast.size, np.int64)
+        lo[has] = rows[first[has], 0]
+        hi[has] = rows[first[has] + count[has] - 1, 1]
+        out: list[bytes | memoryview] = [view[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
+        if not self.slow_records:
+            return out
+        at = {j: k for k, j in enumerate(fast.tolist())}
+        keyed = [(j, out[k]) for j, k in at.items()]
+        keyed += [(j, text_of(record).encode("utf-8", "surrogatepass")) for j, record in self.slow_records]
+        keyed.sort(key=lambda e: e[0])
+        return [data for _, data in keyed]

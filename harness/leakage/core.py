@@ -211,9 +211,7 @@ def scan_shard(
                 acc.add(ListBatch(texts, refs))
                 texts, refs, size = [], [], 0
             if profile is not None:
-                profile.add_many(item.fast_record_texts())
-                for record in item.slow_records:
-                    profile.add(record_text(record))
+                profile.add_many(item.record_texts(record_text))
             acc.add(item)
             report()
             continue

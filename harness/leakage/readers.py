@@ -285,7 +285,7 @@ class ShardReader:
         fast = status == FAST
         n_fast = int(np.count_nonzero(fast))
         slow: list[tuple[int, list[tuple[str, TextRef]]]] = []
-        slow_records: list[Record] = []
+        slow_records: list[tuple[int, Record]] = []
         counted = 0  # FAST lines already counted as field hits (before the slow line being read)
         special = np.flatnonzero(status >= SLOW)
         if special.size:
@@ -306,7 +306,7 @@ class ShardReader:
                     continue
                 record = self._parse_json(block.data[lo:hi].tobytes(), r, ln)
                 if record is not None:
-                    slow_records.append(record)
+                    slow_records.append((j, record))
                     slow.append((j, record_pieces(record, opts.piece_chars)))
         if opts.fields is not None:
             self._field_hits += n_fast - counted

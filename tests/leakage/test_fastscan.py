@@ -4,12 +4,15 @@ text and tables; and the same leakage.json from a whole scan."""
 
 from __future__ import annotations
 
+import functools
 import importlib
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,7 +21,7 @@ from harness.leakage import hashing
 from harness.leakage.hashing import probe_windows
 from harness.leakage.index import key_lookup
 from harness.leakage.normalize import fold_bytes
-from tests.leakage.corpora import FILLER, comparable, page, real_sets, write_jsonl
+from tests.leakage.corpora import FILLER, comparable, page, real_sets
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,21 +131,96 @@ def test_bad_arguments_are_errors(compiled_core) -> None:
     assert n == 2 and cands[0] == (b"", b"")
 
 
-def test_whole_scan_is_identical_with_either_core(index, tmp_path, monkeypatch) -> None:
-    from harness.leakage import run_scan
-
+def _mixed_corpus(path: Path) -> dict[str, str]:
+    """JSON Lines with every kind of line the block reader splices: plain, non-ASCII (folded by the parser's
+    table, and by Python), escapes, lines left to the per-record reader (nested strings, invalid UTF-8,
+    malformed, duplicate keys, a text over the piece size), blank lines and a too-large line; test items
+    in several of them. Returns item ids by what hides them."""
     sets = real_sets()
     gsm, arc, hs = sets["gsm8k"].items[3], sets["arc_easy"].items[9], sets["hellaswag"].items[77]
-    records = [{"text": page(f"Note {i}.")} for i in range(30)]
+    mmlu = next(it for it in sets["mmlu"].items if "biology" in it.item_id and len(it.question.split()) >= 20)
+    gsm2 = sets["gsm8k"].items[900]
+    records = [{"url": f"https://example.org/{i}", "text": page(f"Note {i}.")} for i in range(40)]
     records[4]["text"] = page(gsm.question + " " + gsm.answer)
     records[11]["text"] = page(
         arc.question + "\n" + "\n".join(f"({c}) {t}" for c, t in zip("abcd", arc.choices, strict=False))
     )
-    records[20]["text"] = page("ünïcödé " + hs.question.upper())
-    write_jsonl(tmp_path / "c.jsonl", records)
+    records[20]["text"] = page("ünïcödé \u201c" + hs.question.upper() + "\u201d Straße e\u0301")
+    records[25]["meta"] = {"title": page(mmlu.question)}  # a string under a nested path: slow ...
+    records[26]["text"] = page(mmlu.question)  # ... and the next line, plain: the first place is line 26
+    records[30]["text"] = "x " * 2000 + gsm2.question  # over the piece size below: slow, cut in pieces
+    lines = [orjson.dumps(r) for r in records]
+    lines[7] = json.dumps(records[7]).encode()  # \u escapes
+    lines[12] = lines[12].replace(b"Note", b"N\xf6te")  # invalid UTF-8: repaired by the reader
+    lines[15] = b'{"text": "broken'  # malformed
+    lines[17] = b'{"text": "a", "text": ' + orjson.dumps(page(gsm2.question)) + b"}"  # duplicate keys
+    lines[19] = b"   "
+    lines[33] = b'{"text": "' + b"y" * 7000 + b'"}'  # over max_record_bytes below
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return {"plain": gsm.item_id, "nested": mmlu.item_id, "pieces": gsm2.item_id, "folded": hs.item_id}
+
+
+@pytest.mark.parametrize("profile", [False, True])
+def test_whole_scan_is_identical_with_either_core(index, tmp_path, monkeypatch, profile) -> None:
+    """The reference test: leakage.json from the compiled path (block parser, C core) equals the pure
+    path's (record by record, numpy), on a corpus of every kind of line, with and without --profile."""
+    from harness.leakage import run_scan, scan
+
+    ids = _mixed_corpus(tmp_path / "c.jsonl")
+    monkeypatch.setattr(scan, "ScanOptions", functools.partial(scan.ScanOptions, piece_chars=3000))
     out = {}
     for core in ("pure", "compiled"):
         monkeypatch.setattr(hashing, "CORE", core)
-        out[core] = run_scan([tmp_path / "c.jsonl"], out_dir=tmp_path / core, index=index, workers=1)
+        out[core] = run_scan(
+            [tmp_path / "c.jsonl"],
+            out_dir=tmp_path / core,
+            index=index,
+            workers=1,
+            max_record_bytes=6000,
+            profile=profile,
+            shard_bytes=9000,  # byte-range shards: lines cut at shard starts
+        )
     assert comparable(out["pure"]) == comparable(out["compiled"])
-    assert out["compiled"]["status"] == "leak" and out["compiled"]["benchmarks"]["gsm8k"]["dirty"] == 1
+    rec = out["compiled"]
+    places = {i["item_id"]: i["where"] for i in rec["items"] if i["dirty"]}
+    assert set(ids.values()) <= set(places)
+    assert (places[ids["nested"]]["field"], places[ids["nested"]]["line"]) == ("meta.title", 26)
+    pieced = next(i for i in rec["items"] if i["item_id"] == ids["pieces"])
+    assert pieced["dirty_records"] == 2  # the duplicate-key line, and the long text's last piece
+    acct = rec["accounting"]
+    assert acct["decoded_with_replacement"] == 1 and set(acct["skipped_reasons"]) == {
+        "malformed_json",
+        "record_too_large",
+    }
+
+
+def test_field_scan_is_identical_with_either_core(index, tmp_path, monkeypatch) -> None:
+    from harness.leakage import run_scan
+
+    _mixed_corpus(tmp_path / "c.jsonl")
+    out = {}
+    for core in ("pure", "compiled"):
+        monkeypatch.setattr(hashing, "CORE", core)
+        out[core] = run_scan(
+            [tmp_path / "c.jsonl"], out_dir=tmp_path / core, index=index, workers=1, fields=["meta", "text"]
+        )
+    assert comparable(out["pure"]) == comparable(out["compiled"])
+    assert out["compiled"]["status"] == "leak"
+
+
+@pytest.mark.parametrize("core", ["pure", "compiled"])
+def test_the_field_check_counts_in_line_order(index, tmp_path, monkeypatch, core) -> None:
+    """--field text: five records with it, then 1,200 without (a mixed-schema file) is not the error of a
+    field that no record has, on either path (the block reader counts the parser's hits before the
+    per-record reader's misses, in line order)."""
+    from harness.leakage import run_scan
+
+    monkeypatch.setattr(hashing, "CORE", core)
+    lines = [orjson.dumps({"text": page(f"note {i}")}) for i in range(5)]
+    lines += [orjson.dumps({"body": f"no text field here, record {i}"}) for i in range(1200)]
+    (tmp_path / "c.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    rec = run_scan([tmp_path / "c.jsonl"], out_dir=tmp_path / "o", index=index, workers=1, fields=["text"])
+    assert (
+        rec["status"] == "incomplete"
+        and rec["accounting"]["skipped_reasons"]["missing_field"]["count"] == 1200
+    )
