@@ -17,18 +17,25 @@
  * names them by path), no string at all (no_text) or no requested field (missing_field), a text over
  * `max_text` bytes (cut into pieces there), and any line that is not an object.
  *
- * parse_jsonl(block, keys, min_chars, max_line, max_text, want_raw) -> (probe, raw, lines, texts)
+ * parse_jsonl(block, keys, min_chars, max_line, max_text, sample_every, table)
+ *     -> (probe, raw, lines, texts, raw_at, rec_hash)
  *   block: complete lines (each ending with b"\n", except perhaps the last)
  *   keys: None (every top-level string, as with no --field) or a tuple of distinct top-level keys (bytes),
  *         in --field order
  *   probe: the texts of FAST lines, each followed by b"\n"; the UTF-8 of each string, except that texts
  *          whose only non-ASCII characters are common separators (normalize.COMMON_SEPARATORS) have those
  *          blanked (as many spaces as bytes: the same words as fold_bytes gives)
- *   raw: the same bytes before blanking when want_raw (for --profile), else None
+ *   sample_every: for --profile (0: no profile): each FAST line's record text (its strings' UTF-8 joined
+ *        by b"\n", the text profile.CorpusProfile measures) is hashed with XXH3-64 (rec_hash, one uint64
+ *        per line, 0 for other lines); for the records whose hash is 0 mod sample_every and whose probe
+ *        bytes were folded, raw keeps the text as it was, and raw_at (int64 per line) says where (-1: the
+ *        probe holds it as it is, or it is not sampled); else raw, raw_at and rec_hash are None
+ *   table: fold non-ASCII text with the generated table (_foldtable.h), else only common separators
  *   lines: int64 rows (start, end, status, n_texts): byte range in block without the newline; status
  *          0 FAST, 1 BLANK, 2 SLOW, 3 TOO_LARGE (over max_line bytes)
- *   texts: int64 rows (start, end, flag, 0) in probe, in record order: flag 0 ASCII, 1 blanked
- *          separators, 2 other non-ASCII (the caller folds those with normalize.fold_bytes)
+ *   texts: int64 rows (start, end, flag, 0) in probe, in record order: flag 0 ASCII, 1 folded here
+ *          (separators blanked byte for byte, letters lower-cased in place), 2 other non-ASCII (left as
+ *          UTF-8: the caller folds those with normalize.fold_bytes)
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -40,6 +47,8 @@
 #endif
 
 #include "_foldtable.h"
+#define XXH_INLINE_ALL
+#include "vendor/xxhash.h"
 
 enum { LINE_FAST = 0, LINE_BLANK = 1, LINE_SLOW = 2, LINE_TOO_LARGE = 3 };
 enum { TEXT_ASCII = 0, TEXT_FOLDED = 1, TEXT_OTHER = 2 };
@@ -522,14 +531,19 @@ PyObject *parse_jsonl(PyObject *self, PyObject *args) {
     Py_buffer block = {0};
     PyObject *keys_obj;
     Py_ssize_t min_chars, max_line, max_text;
-    int want_raw, table;
-    if (!PyArg_ParseTuple(args, "y*Onnnpp", &block, &keys_obj, &min_chars, &max_line, &max_text, &want_raw,
-                          &table))
+    Py_ssize_t every;
+    int table;
+    if (!PyArg_ParseTuple(args, "y*Onnnnp", &block, &keys_obj, &min_chars, &max_line, &max_text, &every, &table))
         return NULL;
+    int want_raw = every > 0;
     parser_t ps;
     memset(&ps, 0, sizeof(ps));
     rows_t lines = {0};
     uint8_t *raw = NULL;
+    Py_ssize_t raw_len = 0;
+    int64_t *raw_at = NULL;
+    uint64_t *rec_hash = NULL;
+    Py_ssize_t raw_at_len = 0, raw_at_cap = 0;
     PyObject *result = NULL;
     ps.n_keys = -1;
     if (keys_obj != Py_None) {
@@ -573,11 +587,38 @@ PyObject *parse_jsonl(PyObject *self, PyObject *args) {
             failed = 1;
             break;
         }
+        int64_t at = -1;
+        uint64_t hash = 0;
         if (status == LINE_FAST) {
-            if (raw) memcpy(raw + out0, ps.probe + out0, (size_t)(ps.out - out0));
-            for (Py_ssize_t r = rows0; r < ps.texts.len; r += 4)
+            int folded = 0;
+            for (Py_ssize_t r = rows0; r < ps.texts.len; r += 4) folded |= ps.texts.v[r + 2] == TEXT_FOLDED;
+            if (raw) { /* --profile: the record's text, before any folding: its strings joined by a newline */
+                Py_ssize_t len = ps.out > out0 ? ps.out - out0 - 1 : 0;
+                hash = XXH3_64bits(ps.probe + out0, (size_t)len);
+                if (folded && hash % (uint64_t)every == 0) { /* sampled: kept as it is for compression */
+                    at = raw_len;
+                    memcpy(raw + raw_len, ps.probe + out0, (size_t)len);
+                    raw_len += len;
+                }
+            }
+            for (Py_ssize_t r = rows0; folded && r < ps.texts.len; r += 4)
                 if (ps.texts.v[r + 2] == TEXT_FOLDED)
                     fold_in_place(ps.probe + ps.texts.v[r], ps.probe + ps.texts.v[r + 1], table);
+        }
+        if (raw) {
+            if (raw_at_len == raw_at_cap) {
+                raw_at_cap = raw_at_cap ? 2 * raw_at_cap : 1024;
+                int64_t *grown = realloc(raw_at, raw_at_cap * sizeof(int64_t));
+                uint64_t *grown_h = grown ? realloc(rec_hash, raw_at_cap * sizeof(uint64_t)) : NULL;
+                if (grown) raw_at = grown;
+                if (!grown || !grown_h) {
+                    failed = 1;
+                    break;
+                }
+                rec_hash = grown_h;
+            }
+            rec_hash[raw_at_len] = hash;
+            raw_at[raw_at_len++] = at;
         }
         p = end + 1;
     }
@@ -587,17 +628,25 @@ PyObject *parse_jsonl(PyObject *self, PyObject *args) {
         goto done;
     }
     PyObject *probe = PyBytes_FromStringAndSize((const char *)ps.probe, ps.out);
-    PyObject *rawb = raw ? PyBytes_FromStringAndSize((const char *)raw, ps.out) : (Py_INCREF(Py_None), Py_None);
+    PyObject *rawb = raw ? PyBytes_FromStringAndSize((const char *)raw, raw_len) : (Py_INCREF(Py_None), Py_None);
     PyObject *lb = PyBytes_FromStringAndSize(lines.v ? (const char *)lines.v : "", lines.len * 8);
     PyObject *tb = PyBytes_FromStringAndSize(ps.texts.v ? (const char *)ps.texts.v : "", ps.texts.len * 8);
-    if (probe && rawb && lb && tb) result = PyTuple_Pack(4, probe, rawb, lb, tb);
+    PyObject *ab = raw ? PyBytes_FromStringAndSize(raw_at ? (const char *)raw_at : "", raw_at_len * 8)
+                       : (Py_INCREF(Py_None), Py_None);
+    PyObject *hb = raw ? PyBytes_FromStringAndSize(rec_hash ? (const char *)rec_hash : "", raw_at_len * 8)
+                       : (Py_INCREF(Py_None), Py_None);
+    if (probe && rawb && lb && tb && ab && hb) result = PyTuple_Pack(6, probe, rawb, lb, tb, ab, hb);
+    Py_XDECREF(hb);
     Py_XDECREF(probe);
     Py_XDECREF(rawb);
     Py_XDECREF(lb);
     Py_XDECREF(tb);
+    Py_XDECREF(ab);
 done:
     free(ps.probe);
     free(raw);
+    free(raw_at);
+    free(rec_hash);
     free(lines.v);
     free(ps.texts.v);
     for (Py_ssize_t i = 0; i < ps.n_keys; i++) PyBuffer_Release(&ps.keys[i]);

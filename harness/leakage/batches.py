@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+import xxhash
 
 from harness.leakage.fields import FieldPath, record_texts
 from harness.leakage.matcher import COMPANION_WINDOW
 from harness.leakage.normalize import fold_bytes
+from harness.leakage.profile import CorpusProfile
 
 OVERLAP_WORDS = 2 * COMPANION_WINDOW + 64  # words shared by consecutive pieces of a long text
 _SPACE_RE = re.compile(r"\s+")
@@ -110,25 +112,34 @@ class ListBatch:
 class ParsedBlock:
     """The compiled parser's output for one block (see `_jsonlines.c`)."""
 
-    probe: bytes  # the FAST lines' texts, each followed by a newline (separators blanked where possible)
-    raw: bytes | None  # the same before blanking (with want_raw)
+    probe: bytes  # the FAST lines' texts, each followed by a newline (folded where the parser can)
+    raw: bytes | None  # --profile: the sampled records whose probe bytes were folded, as they were
     lines: np.ndarray  # (n_lines, 4) int64: start, end (in the block, without the newline), status, n_texts
     texts: np.ndarray  # (n_texts, 4) int64: start, end (in probe), flag, 0
+    raw_at: np.ndarray | None = None  # int64 per line: where its record text starts in raw, or -1
+    rec_hash: np.ndarray | None = None  # uint64 per line: XXH3-64 of a FAST line's record text
 
 
 def parse_block(
-    data: bytes, keys: tuple[bytes, ...] | None, min_chars: int, max_line: int, max_text: int, want_raw: bool
+    data: bytes,
+    keys: tuple[bytes, ...] | None,
+    min_chars: int,
+    max_line: int,
+    max_text: int,
+    sample_every: int = 0,
 ) -> ParsedBlock:
     from harness.leakage import hashing  # the compiled core lives there (None when not built)
 
-    probe, raw, lines, texts = hashing._fastscan.parse_jsonl(
-        data, keys, min_chars, max_line, max_text, want_raw, fold_table_usable()
+    probe, raw, lines, texts, raw_at, rec_hash = hashing._fastscan.parse_jsonl(
+        data, keys, min_chars, max_line, max_text, sample_every, fold_table_usable()
     )
     return ParsedBlock(
         probe,
         raw,
         np.frombuffer(lines, dtype=np.int64).reshape(-1, 4),
         np.frombuffer(texts, dtype=np.int64).reshape(-1, 4),
+        np.frombuffer(raw_at, dtype=np.int64) if raw_at is not None else None,
+        np.frombuffer(rec_hash, dtype=np.uint64) if rec_hash is not None else None,
     )
 
 
@@ -284,15 +295,14 @@ class BlockBatch:
         field, _, j = self._parser_text(s)
         return TextRef(int(self.records[j]), int(self.line_numbers[j]), field, 0)
 
-    def record_texts(self, text_of: Callable[[Any], str]) -> list[bytes | memoryview]:
-        """The text of each record of the block, in record order, as UTF-8 (for --profile): the parser's
-        records straight from its raw buffer (their texts joined by a newline), the per-record reader's
-        through `text_of`."""
-        raw = self.parsed.raw
-        if raw is None:
-            raise ValueError("the block was parsed without want_raw")
-        lines, rows = self.parsed.lines, self.parsed.texts
-        view = memoryview(raw)
+    def profile_into(self, profile: CorpusProfile, text_of: Callable[[Any], str]) -> None:
+        """Add the block's records to a --profile, in record order: the parser's with the hash and length it
+        computed (their text is only read back for the sampled ones), the per-record reader's through
+        `text_of` (a record's text)."""
+        parsed = self.parsed
+        if parsed.rec_hash is None or parsed.raw_at is None or parsed.raw is None:
+            raise ValueError("the block was parsed without a profile sample rate")
+        lines, rows = parsed.lines, parsed.texts
         fast = np.flatnonzero(lines[:, 2] == FAST)
         first, count = self.first_text[fast], lines[fast, 3]
         has = count > 0
@@ -300,11 +310,28 @@ class BlockBatch:
         hi = np.zeros(fast.size, np.int64)
         lo[has] = rows[first[has], 0]
         hi[has] = rows[first[has] + count[has] - 1, 1]
-        out: list[bytes | memoryview] = [view[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
-        if not self.slow_records:
-            return out
-        at = {j: k for k, j in enumerate(fast.tolist())}
-        keyed = [(j, out[k]) for j, k in at.items()]
-        keyed += [(j, text_of(record).encode("utf-8", "surrogatepass")) for j, record in self.slow_records]
-        keyed.sort(key=lambda e: e[0])
-        return [data for _, data in keyed]
+        hashes, lengths = parsed.rec_hash[fast], hi - lo
+        raw_at = parsed.raw_at[fast]
+        probe, raw = parsed.probe, parsed.raw
+        slow = [(j, text_of(record).encode("utf-8", "surrogatepass")) for j, record in self.slow_records]
+
+        def fast_text(k: int) -> bytes:
+            if raw_at[k] >= 0:  # folded in the probe: the parser kept it as it was
+                return raw[raw_at[k] : raw_at[k] + lengths[k]]
+            return probe[lo[k] : hi[k]]
+
+        if not slow:
+            profile.add_hashed(hashes, lengths, fast_text)
+            return
+        at = np.concatenate((fast, np.array([j for j, _ in slow], dtype=np.int64)))
+        order = np.argsort(at, kind="stable")  # record order
+        slow_hashes = np.array([xxhash.xxh3_64_intdigest(t) for _, t in slow], dtype=np.uint64)
+        all_hashes = np.concatenate((hashes, slow_hashes))[order]
+        all_lengths = np.concatenate((lengths, np.array([len(t) for _, t in slow], dtype=np.int64)))[order]
+        n_fast = fast.size
+
+        def text(i: int) -> bytes:
+            k = int(order[i])
+            return fast_text(k) if k < n_fast else slow[k - n_fast][1]
+
+        profile.add_hashed(all_hashes, all_lengths, text)

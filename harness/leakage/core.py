@@ -34,7 +34,7 @@ from harness.leakage.index import TestIndex
 from harness.leakage.inputs import Shard
 from harness.leakage.matcher import Evidence, match_folded
 from harness.leakage.normalize import char_offset, word_bytes
-from harness.leakage.profile import CorpusProfile
+from harness.leakage.profile import SAMPLE_EVERY, CorpusProfile
 from harness.leakage.readers import (
     DEFAULT_MAX_RECORD_BYTES,
     Accounting,
@@ -187,7 +187,7 @@ def scan_shard(
             check_fields=first,
             block_keys=keys,
             piece_chars=options.piece_chars,
-            raw_texts=options.profile,
+            profile_every=SAMPLE_EVERY if options.profile else 0,
             block_bytes=options.batch_chars,
         ),
     )
@@ -211,7 +211,7 @@ def scan_shard(
                 acc.add(ListBatch(texts, refs))
                 texts, refs, size = [], [], 0
             if profile is not None:
-                profile.add_many(item.record_texts(record_text))
+                item.profile_into(profile, record_text)
             acc.add(item)
             report()
             continue

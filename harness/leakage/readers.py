@@ -128,7 +128,7 @@ class ReadOptions:
     # string field; see batches.parser_keys), or False for record by record
     block_keys: tuple[bytes, ...] | bool | None = False
     piece_chars: int = 1 << 20  # texts longer than this are cut into pieces (batches.pieces)
-    raw_texts: bool = False  # keep each block's record texts as read (for --profile)
+    profile_every: int = 0  # --profile: the parser hashes each record, keeps 1 in this many for compression
     block_bytes: int | None = None  # bytes of JSON Lines per block (None: one per chunk read)
 
 
@@ -272,7 +272,7 @@ class ShardReader:
         keys = opts.block_keys
         assert keys is not False
         parsed = parse_block(
-            block.data, keys, opts.min_chars, opts.max_record_bytes, opts.piece_chars, opts.raw_texts
+            block.data, keys, opts.min_chars, opts.max_record_bytes, opts.piece_chars, opts.profile_every
         )
         rows = parsed.lines
         status = rows[:, 2]

@@ -15,6 +15,7 @@ import unicodedata
 import numpy as np
 import orjson
 import pytest
+import xxhash
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,11 +37,11 @@ def words(b: bytes) -> list[bytes]:
     return b.translate(ASCII_FOLD).split()
 
 
-def parse(lines: list[bytes], fields=None, min_chars=MIN_CHARS, max_line=1 << 20, max_text=1 << 20, raw=True):
+def parse(lines: list[bytes], fields=None, min_chars=MIN_CHARS, max_line=1 << 20, max_text=1 << 20, every=1):
     keys = batches.parser_keys([parse_field(f) for f in fields] if fields else None)
     assert keys is not False
     block = b"".join(line + b"\n" for line in lines)
-    return batches.parse_block(block, keys, min_chars, max_line, max_text, raw)
+    return batches.parse_block(block, keys, min_chars, max_line, max_text, every)
 
 
 def check(
@@ -67,12 +68,19 @@ def check(
         value = orjson.loads(line)  # a FAST line is JSON that orjson reads ...
         texts, present = record_texts(value, paths, min_chars)
         assert present and n == len(texts), (line, texts)  # ... with exactly record_texts' strings
+        joined = "\n".join(s for _, s in texts).encode("utf-8")  # the record's text for --profile
+        assert int(p.rec_hash[i]) == xxhash.xxh3_64_intdigest(joined)
+        first = t  # the line's first text
         for name_text in texts:
             text = name_text[1]
             a, b, flag, _ = (int(x) for x in p.texts[t])
             t += 1
             assert len(text) <= max_text
-            assert p.raw[a:b] == text.encode("utf-8")  # the string itself, for --profile
+            # the string itself, for --profile: in probe as it is, or (folded there) copied to raw
+            at, start = int(p.raw_at[i]), int(p.texts[first, 0])
+            held = p.raw[at + a - start : at + b - start] if at >= 0 else p.probe[a:b]
+            assert held == text.encode("utf-8")
+            assert at >= 0 or flag != batches.FOLDED
             got = p.probe[a:b]
             if flag == batches.OTHER:
                 assert got == text.encode("utf-8")  # left to fold_bytes, which gets the exact string
