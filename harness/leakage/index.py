@@ -386,9 +386,8 @@ class KeyLookup:
       keys each): bucket b is keys[offsets[b] : offsets[b + 1]], with a 16-bit fingerprint per key (the
       bits below the bucket bits), so only a fingerprint hit reads a whole key.
     Built from the keys in a few hundredths of a second, kept in the index cache and sent to workers with
-    the index. The compiled core uses all of it; the
-    numpy reference (`lookup_windows`) only the buckets, comparing whole keys: the Bloom filter never
-    changes a result, only how fast non-keys are turned away. (This replaced a 16 MiB one-byte filter table
+    the index. The compiled core and the numpy reference (`lookup_windows`) both use it; the Bloom filter
+    never changes a result (a key always passes it), only how fast non-keys are turned away. (This replaced a 16 MiB one-byte filter table
     whose random reads missed the cache and let 0.3% of windows through to a numpy binary search.)
     """
 
@@ -445,17 +444,24 @@ def bloom_false_pass(keys: np.ndarray, lookup: KeyLookup, samples: int = 1 << 20
 
 def lookup_windows(h: np.ndarray, keys: np.ndarray, lookup: KeyLookup) -> np.ndarray:
     """Which of the hashes `h` are among `keys` (boolean mask): the numpy reference of the compiled core's
-    lookup, bucket by bucket, comparing whole keys."""
-    b = (h >> np.uint64(64 - lookup.bits)).astype(np.intp)
+    lookup. The Bloom filter turns most windows away (it never turns a key away); the others are compared
+    with whole keys, bucket by bucket."""
+    masks = bloom_masks(h)
+    words = lookup.bloom[(h >> np.uint64(64 - lookup.bloom_bits)).astype(np.intp)]
+    cand = np.flatnonzero((words & masks) == masks)
+    hc = h[cand]
+    b = (hc >> np.uint64(64 - lookup.bits)).astype(np.intp)
     lo = lookup.offsets[b].astype(np.intp)
     hi = lookup.offsets[b + 1].astype(np.intp)
-    found = np.zeros(h.size, bool)
+    hit = np.zeros(cand.size, bool)
     active = np.flatnonzero(hi > lo)  # windows whose bucket has a j-th key (stock phrases fill a few)
     j = 0
     while active.size:
-        found[active] |= keys[lo[active] + j] == h[active]
+        hit[active] |= keys[lo[active] + j] == hc[active]
         j += 1
         active = active[lo[active] + j < hi[active]]
+    found = np.zeros(h.size, bool)
+    found[cand[hit]] = True
     return found
 
 
