@@ -1,21 +1,30 @@
 /* The scan's compiled core: one pass over a batch's bytes that folds them, splits words, codes each word,
- * hashes every window of every probed length and probes the index's prefilter tables.
+ * hashes every window of every probed length and looks each window up in the index.
  *
- * It computes exactly what the reference path in harness/leakage/hashing.py and matcher.py computes with
+ * It computes exactly what the reference path in harness/leakage/hashing.py and index.py computes with
  * numpy (fold with ASCII_FOLD, words = runs of folded bytes > 0x20, word code from the first 16 and last 8
- * bytes and the length, n-gram hash sum(c_j * P^j) mod 2^64, slot = top `bits` bits, fingerprint = the next
- * 8 bits forced odd); tests/leakage/test_fastscan.py holds the two equal on arbitrary input. Why C: numpy
- * needs a dozen passes over the words of a batch, and numba's import and JIT cost a second per process,
- * which is longer than a whole scan of a 50 MB file should take (docs/scan.md has the measurements).
+ * bytes and the length, n-gram hash sum(c_j * P^j) mod 2^64, and membership of each window's hash among the
+ * sorted keys); tests/leakage/test_fastscan.py holds the two equal on arbitrary input, and leakage.json equal
+ * from whole scans. Why C: numpy needs a dozen passes over the words of a batch, and numba's import and JIT
+ * cost a second per process, longer than a whole scan of a 50 MB file takes (docs/scan.md).
+ *
+ * How: 64 bytes at a time are folded with SSE2 and give a 64-bit mask of word bytes, whose set bits are
+ * word starts and ends (no branch per byte); each word's code extends a prefix sum; every CHUNK words, one
+ * tight loop per window length hashes the windows ending in those words, (S[e] - S[s]) * P^-s, and tests
+ * each against the length's register-blocked Bloom filter (index.KeyLookup: one 64-bit word per window,
+ * with group prefetching when the filter is larger than L2); the few windows that pass are checked against
+ * the keys through 16-bit fingerprints in buckets, so only exact hits leave C.
  *
  * scan(data, text_starts, fold, probes) -> (n_words, first_word, [(positions, hashes), ...])
  *   data: the batch's texts joined by one separator byte (bytes-like)
  *   text_starts: int64 buffer, n_texts + 1 byte offsets (the last one is len(data) + 1)
- *   fold: 256-byte table
- *   probes: sequence of (k, bits, table) with table a uint8 buffer of 2**bits slots
+ *   fold: the 256-byte ASCII_FOLD table (checked: the SIMD fold hard-codes it)
+ *   probes: sequence of (k, keys, bits, offsets, fingerprints, bloom_bits, bloom), an index.KeyLookup
  * Returns bytes objects holding int64 / uint64 arrays: first_word (n_texts + 1 entries: the index of each
  * text's first word, then the word count), and per probe the first word of every window of k words that
- * lies inside one text and passes the prefilter, with its hash.
+ * lies inside one text and whose hash is one of the keys, with its hash, in text order.
+ *
+ * The JSON Lines block parser that feeds it lives in _jsonlines.c (same module).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

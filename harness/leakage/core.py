@@ -2,11 +2,12 @@
 
 The shape is datatrove's (a reader step, a matching step, an accumulating step over a stream of batches),
 folded into one function because a shard is the unit an engine ships: `scan_shard` reads the shard's
-records (`readers`), groups their texts into batches of about `batch_chars` characters, matches each batch
-against the index (`matcher.match_texts`, pure), and accumulates per item: the longest run, whether any
-text qualified (dirty), in how many records it was found, and its first place with an excerpt and a
-rapidfuzz similarity. Texts longer than `piece_chars` are scanned in overlapping pieces, so memory stays
-bounded by the batch size whatever a record holds.
+records (`readers`) as batches (`batches`: JSON Lines a block at a time through the compiled parser, with
+no per-record Python for ordinary lines; other formats record by record, grouped into batches of about
+`batch_chars` characters), matches each batch against the index (`matcher.match_folded`, pure), and
+accumulates per item: the longest run, whether any text qualified (dirty), in how many records it was
+found, and its first place with an excerpt and a rapidfuzz similarity. Texts longer than `piece_chars` are
+scanned in overlapping pieces, so memory stays bounded by the batch size whatever a record holds.
 """
 
 from __future__ import annotations

@@ -12,9 +12,10 @@ N-gram hash of codes c_0..c_{k-1}: sum(c_j * P^j) mod 2^64, read off one prefix 
 (S[s+k] - S[s]) * P^-s, so every window length costs two array operations. numpy's uint64 arithmetic wraps,
 which is the modulus; P is odd, hence invertible mod 2^64.
 
-`probe_windows` is the scan's hot path: fold, split, code, hash and probe the index's prefilter tables for a
-whole batch. It has two implementations of one definition: the numpy reference (the functions above), and
-the compiled core (`_fastscan.c`, built by pip at install; one pass over the bytes, about ten times faster).
+`probe_windows` is the scan's hot path: fold, split, code, hash and look every window up in the index
+(`index.KeyLookup`) for a whole batch. It has two implementations of one definition: the numpy reference
+(the functions above and `index.lookup_windows`), and the compiled core (`_fastscan.c`, built by pip at
+install; one pass over the bytes, about ten times faster).
 `CORE` says which one runs ("compiled" when the extension is importable, else "pure"; the environment
 variable HARNESS_SCAN_CORE=pure forces the reference). The tests hold the two equal on arbitrary input.
 """

@@ -1,12 +1,12 @@
 """The scan's pure core: a batch of texts in, verified matches against the test-set index out.
 
-Per batch, not per word: the texts are folded into one byte buffer (`normalize.fold_bytes`), and one pass
-(`hashing.probe_windows`: the compiled core, or its numpy reference) splits words, codes them, hashes every
-window of every probed length and looks each up in a one-byte fingerprint table (`index.prefilter_table`),
-which drops all but a fraction of a percent of the windows; `searchsorted` finds the survivors' keys. Windows that would span
-two texts are dropped. Python runs only per candidate hit, and those are rare unless the text really
-contains test items: each one is re-read word by word before it counts, so a hash collision can never make
-a finding.
+Per batch, not per word: the texts are folded into one byte buffer (`normalize.fold_bytes`, or the
+compiled JSON Lines parser, which gives the same words: `batches`), and one pass (`hashing.probe_windows`:
+the compiled core, or its numpy reference) splits words, codes them, hashes every window of every probed
+length and returns the windows whose hash is one of the index's keys (`index.KeyLookup`); `searchsorted`
+finds the units of those few keys. Windows that would span two texts are dropped. Python runs only per
+hit, and hits are rare unless the text really contains test items: each one is re-read word by word (in
+its own text only) before it counts, so a hash collision can never make a finding.
 
 Evidence rule, per item and text (docs/scan.md):
 - a *long* match: a run of at least `ngram` consecutive words of one of the item's segments qualifies on

@@ -24,6 +24,12 @@ counted as `missing_field`, which leaves the scan incomplete: a corpus may mix s
 
 Record numbers are 0-based within the shard, lines 1-based within the shard; `results` turns both into
 file positions (a shard of a byte-range-split file does not know how many lines came before it).
+
+JSON Lines in blocks (`items()` with `block_keys`, when the compiled core is built): the lines are split in
+bulk (`streams.iter_blocks`) and parsed by `_jsonlines.c`; the lines it reads are accounted for in bulk, and
+every line it leaves (SLOW: anything but a plain valid object; TOO_LARGE) goes through the same per-line
+code as record by record, in line order, so accounting, repairs, examples and the --field check come out
+the same (tests/leakage/test_fastscan.py holds whole scans equal on a corpus of every kind of line).
 """
 
 from __future__ import annotations
