@@ -398,6 +398,65 @@ def run_janitor(paths: list[Path], megabytes: float) -> dict:
     }
 
 
+def profile_cost(path: Path, repeats: int = 5) -> dict:
+    """--profile's own cost, in this process, by components (a difference of two noisy totals on a shared
+    machine is mostly noise): CPU seconds inside the profile's Python (`BlockBatch.profile_into`) during a
+    profiled scan of one shard, plus the parser's extra time for hashing records (best of 30 on one block
+    with and without), against the best plain scan of the same shard."""
+    from harness.leakage import _fastscan, batches
+    from harness.leakage.core import ScanOptions, scan_shard
+    from harness.leakage.index import load_index
+    from harness.leakage.inputs import expand_inputs, plan_shards
+    from harness.leakage.profile import SAMPLE_EVERY
+    from harness.leakage.scan import DEFAULT_BENCHMARKS
+
+    index = load_index(list(DEFAULT_BENCHMARKS))
+    shard = plan_shards(expand_inputs([path])[0])[0]
+    spent = [0.0]
+    original = batches.BlockBatch.profile_into
+
+    def timed(self, *args, **kw):
+        c = time.process_time()
+        try:
+            return original(self, *args, **kw)
+        finally:
+            spent[0] += time.process_time() - c
+
+    plain, python = [], []
+    batches.BlockBatch.profile_into = timed
+    try:
+        for _ in range(repeats):
+            c = time.process_time()
+            scan_shard(shard, index, ScanOptions())
+            plain.append(time.process_time() - c)
+            spent[0] = 0.0
+            scan_shard(shard, index, ScanOptions(profile=True))
+            python.append(spent[0])
+    finally:
+        batches.BlockBatch.profile_into = original
+    with open(path, "rb") as fh:
+        block = fh.read(1 << 20)
+    block = block[: block.rfind(b"\n") + 1]
+
+    def parse(every: int) -> float:
+        best = float("inf")
+        for _ in range(30):
+            c = time.process_time()
+            _fastscan.parse_jsonl(block, None, 15, 1 << 28, 1 << 20, every, True)
+            best = min(best, time.process_time() - c)
+        return best * shard.size / len(block)
+
+    hashing_s = max(0.0, parse(SAMPLE_EVERY) - parse(0))
+    cost = min(python) + hashing_s
+    return {
+        "sample_every": SAMPLE_EVERY,
+        "plain_scan_cpu_seconds": round(min(plain), 3),
+        "profile_python_cpu_seconds": round(min(python), 4),
+        "parser_hashing_cpu_seconds": round(hashing_s, 4),
+        "overhead": round(cost / min(plain), 3),
+    }
+
+
 def _best(runs: list[dict]) -> dict:
     """The least disturbed of repeated runs (least CPU in shards), with medians of the main figures."""
     best = dict(min(runs, key=lambda r: r["shard_cpu_seconds"]))
@@ -478,6 +537,8 @@ def main() -> None:
         for flag in ("--profile", "--rephrased"):
             b = best[("local", 1, (flag,))]
             b["shard_cpu_vs_plain"] = round(b["shard_cpu_seconds"] / plain["shard_cpu_seconds"], 3)
+        summary["profile_cost"] = profile_cost(corpus[0], args.repeat + 2)
+        print(json.dumps(summary["profile_cost"]), flush=True)
     if not args.no_janitor:
         jan = run_janitor(corpus, args.janitor_mb)
         summary["janitor"] = jan
