@@ -148,6 +148,7 @@ class TestIndex:
     unit_anchor: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))  # probed window's offset
     unit_shared: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
     tables: dict[int, KeyLookup] = field(default_factory=dict, repr=False)  # window length -> lookup
+    cache_path: str | None = field(default=None, repr=False, compare=False)  # read from this cache folder
 
     @property
     def lengths(self) -> list[int]:

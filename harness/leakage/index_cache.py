@@ -219,6 +219,7 @@ def read_index(path: Path) -> TestIndex | None:
                 a[f"bloom_{k}"],
             )
         _check(index)
+        index.cache_path = str(path)
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
         return None
     return index
