@@ -160,7 +160,7 @@ class RayEngine:
         sizes = {}
         pending = []
         for shard in shards:
-            ref = task.remote(shard, index_ref, options)
+            ref = task.remote(shard, [index_ref], options)  # boxed: resolved once per worker, not per task
             sizes[ref] = shard.size
             pending.append(ref)
         while pending:
@@ -178,5 +178,18 @@ class RayEngine:
         return {"address": self.address or "local", "cpus": ray.cluster_resources().get("CPU")}
 
 
-def _ray_scan_shard(shard: Shard, index: TestIndex, options: ScanOptions) -> ShardResult:
+_RAY_INDEX: dict[str, TestIndex] = {}
+
+
+def _ray_scan_shard(shard: Shard, index_box: list[Any], options: ScanOptions) -> ShardResult:
+    """A Ray task: the index is fetched from the object store once per worker process and kept (Ray reuses
+    its workers), instead of being deserialised for every task."""
+    import ray
+
+    key = index_box[0].hex()
+    index = _RAY_INDEX.get(key)
+    if index is None:
+        index = ray.get(index_box[0])
+        _RAY_INDEX.clear()
+        _RAY_INDEX[key] = index
     return scan_shard(shard, index, options)
