@@ -344,9 +344,7 @@ def run_harness(paths: list[Path], out: Path, workers: int, engine: str = "local
         "steady_mb_per_cpu_second": round(mb / timing["shard_cpu_seconds"], 1),
         "whole_mb_per_second": round(mb / wall, 1),
         "whole_mb_per_cpu_second": round(mb / cpu, 1),
-        "peak_rss_mb_largest_process": round(
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
-        ),
+        "peak_rss_mb_largest_process": round(largest / 1e6, 1),
         "peak_rss_mb_process_tree": round(peak / 1e6, 1),
         "dirty_items": sorted(i["item_id"] for i in record["items"] if i["dirty"]),
         "records_read": record["accounting"]["records_read"],
