@@ -426,5 +426,11 @@ PyMODINIT_FUNC PyInit__fastscan(void) {
                             : ((b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || b >= 128) ? b
                                                                                                : 32);
     fold_init();
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    /* hashing.CORE_VERSION: a build of older sources (an install not rebuilt) is not used */
+    if (m && PyModule_AddIntConstant(m, "VERSION", 2) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -31,9 +31,21 @@ import numpy as np
 if TYPE_CHECKING:
     from harness.leakage.index import KeyLookup
 
+CORE_VERSION = 2  # of _fastscan.c's interface: a module built from other sources is not used
+
 try:
     from harness.leakage import _fastscan
 except ImportError:  # not built (no compiler at install, or a source checkout): the reference path runs
+    _fastscan = None
+if _fastscan is not None and getattr(_fastscan, "VERSION", None) != CORE_VERSION:
+    import warnings
+
+    warnings.warn(
+        "harness.leakage._fastscan was built from other sources: the scan runs its (slower) reference "
+        "path; rebuild it with `pip install -e .`",
+        RuntimeWarning,
+        stacklevel=1,
+    )
     _fastscan = None
 
 CORE = "compiled" if _fastscan is not None and os.environ.get("HARNESS_SCAN_CORE") != "pure" else "pure"

@@ -224,3 +224,21 @@ def test_the_field_check_counts_in_line_order(index, tmp_path, monkeypatch, core
         rec["status"] == "incomplete"
         and rec["accounting"]["skipped_reasons"]["missing_field"]["count"] == 1200
     )
+
+
+def test_a_core_built_from_other_sources_is_not_used(monkeypatch) -> None:
+    """An install that was not rebuilt after an update keeps an old extension: the scan must not call it
+    with the new interface, but say so and run the reference path."""
+    import types
+
+    stale = types.ModuleType("harness.leakage._fastscan")  # an old build: no VERSION, an old scan()
+    monkeypatch.setitem(sys.modules, "harness.leakage._fastscan", stale)
+    monkeypatch.setattr(sys.modules["harness.leakage"], "_fastscan", stale, raising=False)
+    try:
+        with pytest.warns(RuntimeWarning, match="rebuild"):
+            importlib.reload(hashing)
+        assert hashing._fastscan is None and hashing.CORE == "pure"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(hashing)
+    assert hashing._fastscan is not None and hashing.CORE == "compiled"
