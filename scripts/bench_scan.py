@@ -1,29 +1,35 @@
-"""Benchmark `harness scan`: throughput (MB/s per core), peak memory, and lm-eval's own decontamination
-code on the same corpus for a side-by-side ratio.
+"""Benchmark `harness scan`: steady rate per core, start-up, whole-process rate, memory, engines' scaling, and
+lm-eval's own decontamination code (the Janitor) on the same corpus in the same run.
 
-    .venv/bin/python scripts/bench_scan.py                 # 300 MB corpus in /tmp/harness-bench
-    .venv/bin/python scripts/bench_scan.py --mb 100 --janitor-mb 10 --out /tmp/bench
-    .venv/bin/python scripts/bench_scan.py --mb 50 --files 1 --workers 1 --options   # whole process, 50 MB
-    .venv/bin/python scripts/bench_scan.py --mb 60 --files 4 --engines local,ray       # 2 workers vs 1
+    .venv/bin/python scripts/bench_scan.py --mb 50 --files 1 --repeat 3      # whole process and steady rate, 50 MB
+    .venv/bin/python scripts/bench_scan.py --mb 320 --files 8 --workers 1,2 --engines local,ray --no-janitor
+    .venv/bin/python scripts/bench_scan.py --mb 50 --files 1 --options       # + --profile and --rephrased
 
 What it does (docs/scan.md reports the figures):
-1. Generates a corpus of `--mb` MB of web-like JSON Lines ({"url", "date", "text"}; 4 files): pages of
-   paragraphs of sentences whose words are drawn from the word frequencies of the benchmarks' *train*
-   splits and this script's own vocabulary (so word lengths and frequencies are English-like), with curly
-   quotes, dashes, accented words and a little CJK on some pages (the slower Unicode path), a long tail of
-   page lengths, and six planted test items (verbatim, reformatted, cut) whose detection it checks.
-   Deterministic (fixed seed), and reused when already there.
-2. Runs `harness scan` on it as a subprocess with 1 worker and with 2 workers (`--engines local,ray`: on
-   each engine), reading the throughput of the scan phase (index excluded) and end to end, the start-up
-   (everything but the shards' own time), MB per CPU-second of the shards (what one unshared core does),
-   and the peak resident memory: of the largest process (getrusage) and of the whole process tree (sampled
-   with psutil every 50 ms). The index is loaded from its on-disk cache (a first, untimed run builds it).
-   With `--options`, also `--profile` and `--rephrased` (1 worker), and their CPU time against the plain scan.
-3. Runs lm-eval's Janitor (`lm_eval/decontamination/janitor.py`, the code its decontamination uses to
-   register test-set 13-grams and clean training documents; its C++ helper is not built by pip, so it
-   runs in its Python mode as installed) on the first `--janitor-mb` MB of the same corpus with the same
-   test sets registered, and reports its MB/s and the ratio. The slice is extrapolated per MB because the
-   Janitor is orders of magnitude slower.
+1. Generates a corpus of `--mb` MB of web-like JSON Lines ({"url", "date", "text"}) in `--files` files:
+   pages of paragraphs of sentences whose words are drawn from the word frequencies of the benchmarks'
+   *train* splits and this script's own vocabulary (so word lengths and frequencies are English-like), with
+   curly quotes, dashes, accented words and a little CJK on some pages, a long tail of page lengths, and six
+   planted test items (verbatim, reformatted, cut) whose detection it checks. Deterministic (fixed seed),
+   and reused when already there.
+2. Runs `harness scan` on it as a subprocess, `--repeat` times per setting, settings interleaved (the
+   machine may be shared: interleaving spreads other jobs' load over all settings, and the best of the
+   repeats, the one least disturbed, is reported next to the median). Per run:
+   - steady rate: MB per CPU-second of the shards themselves (`timing.shard_cpu_seconds`: reading,
+     parsing, matching, per-item findings), what one core does once running;
+   - whole process: wall clock and CPU seconds (user + system, of the process and every worker it
+     waited for) from start to exit, so start-up (interpreter, imports, index cache load, outputs) is in;
+   - start-up: process CPU seconds minus the shards' CPU seconds;
+   - memory: peak resident set of the largest process and of the whole process tree (sampled);
+   - engines: for each engine run with 1 and 2 workers, the efficiency T1 / (2 T2) twice: on the wall clock
+     of the scan phase (the engine's run, a Ray cluster's own start excluded), which other jobs on a shared
+     machine distort, and CPU-time-aware, with T = the busiest worker's CPU seconds in shards (what the
+     scan phase would take if each worker had a core to itself), next to the CPU the workers spent
+     starting. The index is loaded from its on-disk cache (a first, untimed run builds it).
+3. Runs lm-eval's Janitor (`lm_eval/decontamination/janitor.py`: registering the test sets' 13-grams, then
+   cleaning documents; its C++ helper is not built by pip, so it runs in its Python mode as installed) in
+   this process, with the same five test sets, on the first `--janitor-mb` MB of the same corpus: start-up
+   (registering) and steady rate (MB per CPU-second of cleaning) apart, and the ratios to harness.
 Prints a JSON summary and writes it to OUT/bench.json.
 """
 
@@ -36,6 +42,8 @@ import json
 import os
 import random
 import re
+import resource
+import statistics
 import subprocess
 import sys
 import threading
@@ -250,24 +258,29 @@ def generate(folder: Path, megabytes: int, files: int = 4) -> tuple[list[Path], 
     return paths, [p[0] for p in planted]
 
 
-def _tree_rss(pid: int) -> int:
+def _tree_rss(pid: int) -> tuple[int, int]:
+    """Resident bytes of a process and its descendants: (all of them, the largest one)."""
     import psutil
 
     try:
         proc = psutil.Process(pid)
         procs = [proc, *proc.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0
-    total = 0
+        return 0, 0
+    sizes = []
     for p in procs:
         with contextlib.suppress(psutil.NoSuchProcess):
-            total += p.memory_info().rss
-    return total
+            sizes.append(p.memory_info().rss)
+    return sum(sizes), max(sizes, default=0)
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def run_harness(paths: list[Path], out: Path, workers: int, engine: str = "local", extra: tuple = ()) -> dict:
-    import resource
-
+    """One `harness scan` process: its figures (see the module docstring)."""
     cmd = [
         sys.executable,
         "-m",
@@ -283,69 +296,76 @@ def run_harness(paths: list[Path], out: Path, workers: int, engine: str = "local
         "--no-progress",
         *extra,
     ]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    cpu0 = _children_cpu()
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
+    peak = largest = 0
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, largest
         while not stop.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
-            time.sleep(0.05)
+            tree, one = _tree_rss(proc.pid)
+            peak, largest = max(peak, tree), max(largest, one)
+            time.sleep(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     _, err = proc.communicate()
+    wall = time.monotonic() - t0
+    cpu = _children_cpu() - cpu0
     stop.set()
     sampler.join()
-    wall = time.monotonic() - t0
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"harness scan failed: {err.decode()[-2000:]}")
     record = json.loads((out / "leakage.json").read_text())
+    timing = record["timing"]
     mb = sum(p.stat().st_size for p in paths) / 1e6
-    scan_s = record["timing"]["seconds"] - record["timing"]["index_seconds"]
+    shards = [json.loads(p.read_text()) for p in (out / "shards").glob("*.json") if p.name != "manifest.json"]
+    per_worker: Counter[str] = Counter()
+    for s in shards:
+        per_worker[s["timing"].get("worker", "?")] += s["timing"]["cpu_seconds"]
     return {
         "engine": engine,
+        "workers": workers,
         "options": list(extra),
         "core": record["execution"].get("core"),
         "index_from": record["execution"].get("index"),
-        # start-up: everything but the shards' own time (interpreter, imports, index, planning, outputs)
-        "startup_seconds": round(wall - record["timing"]["shard_seconds"] / max(1, workers), 2),
-        "workers": workers,
         "megabytes": round(mb, 1),
-        "wall_seconds": round(wall, 2),
-        "index_seconds": record["timing"]["index_seconds"],
-        "scan_seconds": round(scan_s, 2),
-        "mb_per_s": round(mb / scan_s, 1),
-        "mb_per_s_per_core": round(mb / scan_s / workers, 1),
-        "mb_per_s_end_to_end": round(mb / wall, 1),
-        # Per core by CPU time (the shards' process time): what one core does when it is not shared.
-        "shard_cpu_seconds": record["timing"]["shard_cpu_seconds"],
-        "mb_per_cpu_second": round(mb / record["timing"]["shard_cpu_seconds"], 1),
-        "peak_rss_mb_largest_process": round(
-            max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024, 1
-        ),
+        "wall_seconds": round(wall, 3),
+        "process_cpu_seconds": round(cpu, 3),
+        "index_seconds": timing["index_seconds"],
+        "scan_seconds": timing.get("scan_seconds"),
+        "engine_start_seconds": timing.get("engine_start_seconds"),
+        "shard_cpu_seconds": timing["shard_cpu_seconds"],
+        "busiest_worker_cpu_seconds": round(max(per_worker.values()), 3) if per_worker else None,
+        "worker_processes": len(per_worker),
+        "startup_cpu_seconds": round(cpu - timing["shard_cpu_seconds"], 3),
+        "steady_mb_per_cpu_second": round(mb / timing["shard_cpu_seconds"], 1),
+        "whole_mb_per_second": round(mb / wall, 1),
+        "whole_mb_per_cpu_second": round(mb / cpu, 1),
+        "peak_rss_mb_largest_process": round(largest / 1e6, 1),
         "peak_rss_mb_process_tree": round(peak / 1e6, 1),
         "dirty_items": sorted(i["item_id"] for i in record["items"] if i["dirty"]),
         "records_read": record["accounting"]["records_read"],
+        "load_average": os.getloadavg()[0],
     }
 
 
 def run_janitor(paths: list[Path], megabytes: float) -> dict:
-    """lm-eval's Janitor on the first `megabytes` MB: register the test sets, clean each document."""
+    """lm-eval's Janitor on the first `megabytes` MB: register the test sets (start-up), clean each document
+    (steady rate), both in CPU seconds of this process."""
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         from lm_eval.decontamination.janitor import Janitor
     from harness.data import load_benchmark
 
     janitor = Janitor()  # lm-eval's defaults: 13-grams, GPT-3's window and cut-offs
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), time.process_time()
     for name in BENCHMARKS:
         for item in load_benchmark(name).items:
             for text in item.texts().values():
                 janitor.register_contaminant_python(text)
-    register_s = time.monotonic() - t0
+    register_s, register_cpu = time.monotonic() - t0, time.process_time() - c0
     budget = int(megabytes * 1_000_000)
     done = 0
     docs = dirty = 0
@@ -366,35 +386,136 @@ def run_janitor(paths: list[Path], megabytes: float) -> dict:
     return {
         "mode": "python (janitor_util C++ helper not built)",
         "megabytes": round(done / 1e6, 2),
-        "register_seconds": round(register_s, 2),
+        "startup_seconds": round(register_s, 2),
+        "startup_cpu_seconds": round(register_cpu, 2),
         "registered_ngrams": len(janitor.dirt_ngrams),
         "clean_seconds": round(clean_s, 2),
-        "mb_per_s": round(done / 1e6 / clean_s, 3),
-        "mb_per_cpu_second": round(done / 1e6 / clean_cpu, 3),
+        "steady_mb_per_cpu_second": round(done / 1e6 / clean_cpu, 3),
         "documents": docs,
         "documents_changed": dirty,
     }
 
 
+def profile_cost(path: Path, repeats: int = 5) -> dict:
+    """--profile's own cost, in this process, by components (a difference of two noisy totals on a shared
+    machine is mostly noise): CPU seconds inside the profile's Python (`BlockBatch.profile_into`) during a
+    profiled scan of one shard, plus the parser's extra time for hashing records (best of 30 on one block
+    with and without), against the best plain scan of the same shard."""
+    from harness.leakage import _fastscan, batches
+    from harness.leakage.core import ScanOptions, scan_shard
+    from harness.leakage.index import load_index
+    from harness.leakage.inputs import expand_inputs, plan_shards
+    from harness.leakage.profile import SAMPLE_EVERY
+    from harness.leakage.scan import DEFAULT_BENCHMARKS
+
+    index = load_index(list(DEFAULT_BENCHMARKS))
+    shard = plan_shards(expand_inputs([path])[0])[0]
+    spent = [0.0]
+    original = batches.BlockBatch.profile_into
+
+    def timed(self, *args, **kw):
+        c = time.process_time()
+        try:
+            return original(self, *args, **kw)
+        finally:
+            spent[0] += time.process_time() - c
+
+    plain, python = [], []
+    batches.BlockBatch.profile_into = timed
+    try:
+        for _ in range(repeats):
+            c = time.process_time()
+            scan_shard(shard, index, ScanOptions())
+            plain.append(time.process_time() - c)
+            spent[0] = 0.0
+            scan_shard(shard, index, ScanOptions(profile=True))
+            python.append(spent[0])
+    finally:
+        batches.BlockBatch.profile_into = original
+    with open(path, "rb") as fh:
+        block = fh.read(1 << 20)
+    block = block[: block.rfind(b"\n") + 1]
+
+    def parse(every: int) -> float:
+        best = float("inf")
+        for _ in range(30):
+            c = time.process_time()
+            _fastscan.parse_jsonl(block, None, 15, 1 << 28, 1 << 20, every, True)
+            best = min(best, time.process_time() - c)
+        return best * shard.size / len(block)
+
+    hashing_s = max(0.0, parse(SAMPLE_EVERY) - parse(0))
+    cost = min(python) + hashing_s
+    return {
+        "sample_every": SAMPLE_EVERY,
+        "plain_scan_cpu_seconds": round(min(plain), 3),
+        "profile_python_cpu_seconds": round(min(python), 4),
+        "parser_hashing_cpu_seconds": round(hashing_s, 4),
+        "overhead": round(cost / min(plain), 3),
+    }
+
+
+def _best(runs: list[dict]) -> dict:
+    """The least disturbed of repeated runs (least CPU in shards), with medians of the main figures."""
+    best = dict(min(runs, key=lambda r: r["shard_cpu_seconds"]))
+    for key in ("steady_mb_per_cpu_second", "whole_mb_per_second", "whole_mb_per_cpu_second", "wall_seconds"):
+        best[f"median_{key}"] = round(statistics.median(r[key] for r in runs), 2)
+    best["best_whole_mb_per_second"] = max(r["whole_mb_per_second"] for r in runs)
+    best["repeats"] = len(runs)
+    return best
+
+
+def _efficiency(one: dict, two: dict) -> dict:
+    """T1 / (2 T2): on the scan phase's wall clock, and CPU-time-aware (the busiest worker's shard CPU)."""
+    s1 = one["scan_seconds"] - one["engine_start_seconds"]
+    s2 = two["scan_seconds"] - two["engine_start_seconds"]
+    out = {
+        "wall_scan_phase": round(s1 / (2 * s2), 3),
+        "cpu_time_aware": round(
+            one["busiest_worker_cpu_seconds"] / (2 * two["busiest_worker_cpu_seconds"]), 3
+        ),
+        "shard_cpu_seconds_1_vs_2": [one["shard_cpu_seconds"], two["shard_cpu_seconds"]],
+        # CPU the processes spent besides the shards (None for Ray: its workers are not this process's
+        # children, so their CPU is not in getrusage's count)
+        "other_cpu_seconds_2": round(two["process_cpu_seconds"] - two["shard_cpu_seconds"], 3)
+        if two["engine"] == "local"
+        else None,
+        "scan_seconds_1_vs_2": [round(s1, 3), round(s2, 3)],
+        "engine_start_seconds_1_vs_2": [one["engine_start_seconds"], two["engine_start_seconds"]],
+    }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--mb", type=int, default=300, help="corpus size in MB")
+    ap.add_argument("--mb", type=int, default=50, help="corpus size in MB")
+    ap.add_argument("--files", type=int, default=1, help="files the corpus is written in")
     ap.add_argument(
-        "--janitor-mb", type=float, default=5.0, help="MB of the corpus given to lm-eval's Janitor"
+        "--janitor-mb", type=float, default=1.0, help="MB of the corpus given to lm-eval's Janitor"
     )
+    ap.add_argument("--no-janitor", action="store_true", help="skip lm-eval's Janitor")
     ap.add_argument("--out", type=Path, default=Path("/tmp/harness-bench"))
-    ap.add_argument("--workers", default="1,2", help="worker counts to run harness scan with")
-    ap.add_argument("--files", type=int, default=4, help="files the corpus is written in")
+    ap.add_argument("--workers", default="1", help="worker counts to run harness scan with (1,2)")
     ap.add_argument("--engines", default="local", help="engines to run: local, ray or local,ray")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per setting (interleaved)")
     ap.add_argument("--options", action="store_true", help="also time --profile and --rephrased (1 worker)")
+    ap.add_argument(
+        "--corpus",
+        type=Path,
+        help="scan the .jsonl files of this folder instead (e.g. links to a generated one)",
+    )
     args = ap.parse_args()
-    corpus, planted = generate(args.out / f"corpus-{args.files}", args.mb, files=args.files)
+    if args.corpus:
+        corpus, planted = sorted(args.corpus.glob("*.jsonl")), [item_id for item_id, _ in _planted()]
+    else:
+        corpus, planted = generate(args.out / f"corpus-{args.files}", args.mb, files=args.files)
     # The index cache: built (and cached) by a first run if needed, so that every timed run loads it.
-    warm = subprocess.run(
-        [sys.executable, "-c", "from harness.leakage.index import load_index; from harness.leakage.scan import "
-         "DEFAULT_BENCHMARKS; load_index(list(DEFAULT_BENCHMARKS))"], cwd=ROOT, check=True
-    )  # fmt: skip
-    del warm
+    warm = (
+        "from harness.leakage.index import load_index; from harness.leakage.scan import DEFAULT_BENCHMARKS; "
+    )
+    subprocess.run(
+        [sys.executable, "-c", warm + "load_index(list(DEFAULT_BENCHMARKS))"], cwd=ROOT, check=True
+    )
     summary: dict = {
         "corpus": {
             "files": [str(p) for p in corpus],
@@ -404,31 +525,40 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()},
         "harness": [],
     }
-    for engine in args.engines.split(","):
-        for w in [int(x) for x in args.workers.split(",")]:
-            res = run_harness(corpus, args.out / f"scan-{engine}-w{w}", w, engine)
-            res["planted_found"] = sorted(set(planted) & set(res["dirty_items"]))
-            summary["harness"].append(res)
-            print(json.dumps(res), flush=True)
-    for engine in args.engines.split(","):
-        runs = {r["workers"]: r for r in summary["harness"] if r["engine"] == engine}
-        if 1 in runs and 2 in runs:
-            # efficiency of 2 workers against 1: speed-up / 2 (wall clock of the scan phase)
-            summary[f"{engine}_two_worker_efficiency"] = round(
-                runs[1]["scan_seconds"] / runs[2]["scan_seconds"] / 2, 3
-            )
+    settings = [(e, int(w), ()) for e in args.engines.split(",") for w in args.workers.split(",")]
     if args.options:
-        base = next(r for r in summary["harness"] if r["workers"] == 1 and r["engine"] == "local")
+        settings += [("local", 1, ("--profile",)), ("local", 1, ("--rephrased",))]
+    runs: dict[tuple, list[dict]] = {s: [] for s in settings}
+    for rep in range(args.repeat):
+        for engine, w, extra in settings:
+            if "--rephrased" in extra and rep:
+                continue  # slow: once is enough
+            tag = f"scan-{engine}-w{w}{''.join(extra)}"
+            res = run_harness(corpus, args.out / tag, w, engine, extra)
+            res["planted_found"] = sorted(set(planted) & set(res["dirty_items"]))
+            runs[(engine, w, extra)].append(res)
+            print(json.dumps({k: v for k, v in res.items() if k != "dirty_items"}), flush=True)
+    best = {s: _best(r) for s, r in runs.items()}
+    summary["harness"] = list(best.values())
+    for engine in args.engines.split(","):
+        one, two = best.get((engine, 1, ())), best.get((engine, 2, ()))
+        if one and two:
+            summary[f"{engine}_two_worker_efficiency"] = _efficiency(one, two)
+    if args.options:
+        plain = best[("local", 1, ())]
         for flag in ("--profile", "--rephrased"):
-            res = run_harness(corpus, args.out / f"scan{flag}", 1, "local", (flag,))
-            res["cpu_seconds_vs_plain"] = round(res["shard_cpu_seconds"] / base["shard_cpu_seconds"], 3)
-            summary["harness"].append(res)
-            print(json.dumps(res), flush=True)
-    jan = run_janitor(corpus, args.janitor_mb)
-    summary["janitor"] = jan
-    one = summary["harness"][0]
-    summary["ratio_per_core"] = round(one["mb_per_s_per_core"] / jan["mb_per_s"], 1)
-    summary["ratio_per_cpu_second"] = round(one["mb_per_cpu_second"] / jan["mb_per_cpu_second"], 1)
+            b = best[("local", 1, (flag,))]
+            b["shard_cpu_vs_plain"] = round(b["shard_cpu_seconds"] / plain["shard_cpu_seconds"], 3)
+        summary["profile_cost"] = profile_cost(corpus[0], args.repeat + 2)
+        print(json.dumps(summary["profile_cost"]), flush=True)
+    if not args.no_janitor:
+        jan = run_janitor(corpus, args.janitor_mb)
+        summary["janitor"] = jan
+        one = best[settings[0]]
+        summary["steady_ratio_per_cpu_second"] = round(
+            one["steady_mb_per_cpu_second"] / jan["steady_mb_per_cpu_second"], 1
+        )
+        summary["startup_ratio_cpu"] = round(jan["startup_cpu_seconds"] / one["startup_cpu_seconds"], 1)
     summary["machine"]["load_average_at_end"] = os.getloadavg()
     (args.out / "bench.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps({k: v for k, v in summary.items() if k != "corpus"}, indent=2))

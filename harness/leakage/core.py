@@ -2,30 +2,48 @@
 
 The shape is datatrove's (a reader step, a matching step, an accumulating step over a stream of batches),
 folded into one function because a shard is the unit an engine ships: `scan_shard` reads the shard's
-records (`readers`), groups their texts into batches of about `batch_chars` characters, matches each batch
-against the index (`matcher.match_texts`, pure), and accumulates per item: the longest run, whether any
-text qualified (dirty), in how many records it was found, and its first place with an excerpt and a
-rapidfuzz similarity. Texts longer than `piece_chars` are scanned in overlapping pieces, so memory stays
-bounded by the batch size whatever a record holds.
+records (`readers`) as batches (`batches`: JSON Lines a block at a time through the compiled parser, with
+no per-record Python for ordinary lines; other formats record by record, grouped into batches of about
+`batch_chars` characters), matches each batch against the index (`matcher.match_folded`, pure), and
+accumulates per item: the longest run, whether any text qualified (dirty), in how many records it was
+found, and its first place with an excerpt and a rapidfuzz similarity. Texts longer than `piece_chars` are
+scanned in overlapping pieces, so memory stays bounded by the batch size whatever a record holds.
 """
 
 from __future__ import annotations
 
-import re
+import os
+import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from harness.leakage.fields import parse_field
+from harness.leakage.batches import (
+    OVERLAP_WORDS,
+    BlockBatch,
+    ListBatch,
+    TextBatch,
+    TextRef,
+    parser_keys,
+    pieces,
+)
+from harness.leakage.fields import FieldPath, parse_field
 from harness.leakage.index import TestIndex
 from harness.leakage.inputs import Shard
-from harness.leakage.matcher import COMPANION_WINDOW, Evidence, match_texts
+from harness.leakage.matcher import Evidence, match_folded
 from harness.leakage.normalize import char_offset, word_bytes
-from harness.leakage.profile import CorpusProfile
-from harness.leakage.readers import DEFAULT_MAX_RECORD_BYTES, Accounting, ReadOptions, ShardReader
+from harness.leakage.profile import SAMPLE_EVERY, CorpusProfile
+from harness.leakage.readers import (
+    DEFAULT_MAX_RECORD_BYTES,
+    Accounting,
+    ReadOptions,
+    Record,
+    ShardReader,
+    record_pieces,
+)
 from harness.leakage.rephrase import RephraseIndex, find_rephrased
 
 _REPHRASE_INDEXES: dict[str, RephraseIndex] = {}
@@ -42,8 +60,7 @@ def rephrase_index(index: TestIndex) -> RephraseIndex:
 
 EXCERPT_BEFORE = 200  # characters of training text kept before a match
 EXCERPT_MAX = 1200  # characters of training text kept in all
-OVERLAP_WORDS = 2 * COMPANION_WINDOW + 64  # words shared by consecutive pieces of a long text
-_SPACE_RE = re.compile(r"\s+")
+__all__ = ["OVERLAP_WORDS", "Finding", "Place", "ScanOptions", "ShardResult", "pieces", "scan_shard"]
 
 
 @dataclass(frozen=True)
@@ -53,8 +70,9 @@ class ScanOptions:
     fields: tuple[str, ...] | None = None
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     strict: bool = False
-    batch_chars: int = 1 << 18
+    batch_chars: int = 1 << 20  # also the bytes of JSON Lines per block
     piece_chars: int = 1 << 20
+    blocks: bool = True  # JSON Lines through the compiled block parser where it applies (`block_keys`)
     profile: bool = False  # also measure the corpus profile (`profile.CorpusProfile`)
     rephrased: bool = False  # also run the rephrased-item stage (`rephrase.find_rephrased`)
 
@@ -110,7 +128,7 @@ class ShardResult:
     findings: dict[int, Finding]  # item position in the index -> finding
     accounting: Accounting
     words: int = 0
-    timing: dict[str, float] = field(default_factory=dict)
+    timing: dict[str, Any] = field(default_factory=dict)
     profile: CorpusProfile | None = None
     rephrased: dict[int, Rephrased] | None = None
 
@@ -149,38 +167,6 @@ class ShardResult:
         )
 
 
-@dataclass(frozen=True)
-class _Ref:
-    record: int
-    line: int | None
-    field: str
-    base: int  # character offset of this piece in the field's string
-
-
-def pieces(text: str, piece_chars: int) -> Iterator[tuple[int, str]]:
-    """(offset, piece) of a text, cut at whitespace into pieces of about `piece_chars` characters that
-    overlap by `OVERLAP_WORDS` words, so that every match of up to that many words lies whole in a piece."""
-    if len(text) <= piece_chars:
-        yield 0, text
-        return
-    start = 0
-    while True:
-        end = start + piece_chars
-        if end >= len(text):
-            yield start, text[start:]
-            return
-        cut = max(
-            text.rfind(" ", start + piece_chars // 2, end), text.rfind("\n", start + piece_chars // 2, end)
-        )
-        end = cut if cut > start else end
-        yield start, text[start:end]
-        # The next piece starts OVERLAP_WORDS words before the cut (or 64K characters, for absurd words).
-        tail_from = max(start + 1, end - 65536)
-        gaps = [m.end() for m in _SPACE_RE.finditer(text, tail_from, end)]
-        back = gaps[-OVERLAP_WORDS] if len(gaps) >= OVERLAP_WORDS else tail_from
-        start = max(start + 1, back)
-
-
 def scan_shard(
     shard: Shard,
     index: TestIndex,
@@ -190,49 +176,58 @@ def scan_shard(
     """Scan one shard (see the module docstring). `progress` gets input bytes consumed, in increments."""
     t0, c0 = time.monotonic(), time.process_time()
     fields = tuple(parse_field(f) for f in options.fields) if options.fields else None
-    min_chars = 2 * index.floor - 1
     first = shard.file_index == 0 and shard.part == 0
+    keys = block_keys(fields, options)
     reader = ShardReader(
-        shard, ReadOptions(fields, options.max_record_bytes, min_chars, options.strict, check_fields=first)
+        shard,
+        ReadOptions(
+            fields,
+            options.max_record_bytes,
+            2 * index.floor - 1,  # shortest string that can hold a unit (fields.record_texts)
+            options.strict,
+            check_fields=first,
+            block_keys=keys,
+            piece_chars=options.piece_chars,
+            profile_every=SAMPLE_EVERY if options.profile else 0,
+            block_bytes=options.batch_chars,
+        ),
     )
     acc = _Accumulator(index, rephrase_index(index) if options.rephrased else None)
+    profile = CorpusProfile() if options.profile else None
     texts: list[str] = []
-    refs: list[_Ref] = []
+    refs: list[TextRef] = []
     size = 0
     reported = 0
-    piece_chars = options.piece_chars
-    profile = CorpusProfile() if options.profile else None
-    for record in reader.records():
-        if profile is not None:
-            texts_of = record.texts
-            profile.add(texts_of[0][1] if len(texts_of) == 1 else "\n".join(t for _, t in texts_of))
-        for name, text in record.texts:
-            if len(text) <= piece_chars:  # the common case, without the generator
-                texts.append(text)
-                refs.append(_Ref(record.number, record.line, name, 0))
-                size += len(text)
-                if size < options.batch_chars:
-                    continue
-                acc.add(texts, refs)
+
+    def report() -> None:
+        nonlocal reported
+        if progress is not None:
+            done = min(reader.raw_read, shard.size)
+            progress(done - reported)
+            reported = done
+
+    for item in reader.items():
+        if isinstance(item, BlockBatch):
+            if texts:  # records read one by one before this block come first
+                acc.add(ListBatch(texts, refs))
                 texts, refs, size = [], [], 0
-                if progress is not None:
-                    done = min(reader.raw_read, shard.size)
-                    progress(done - reported)
-                    reported = done
-                continue
-            for base, piece in pieces(text, piece_chars):
-                texts.append(piece)
-                refs.append(_Ref(record.number, record.line, name, base))
-                size += len(piece)
-                if size >= options.batch_chars:
-                    acc.add(texts, refs)
-                    texts, refs, size = [], [], 0
-                    if progress is not None:
-                        done = min(reader.raw_read, shard.size)
-                        progress(done - reported)
-                        reported = done
+            if profile is not None:
+                item.profile_into(profile, record_text)
+            acc.add(item)
+            report()
+            continue
+        if profile is not None:
+            profile.add(record_text(item))
+        for text, ref in record_pieces(item, options.piece_chars):
+            texts.append(text)
+            refs.append(ref)
+            size += len(text)
+            if size >= options.batch_chars:
+                acc.add(ListBatch(texts, refs))
+                texts, refs, size = [], [], 0
+                report()
     if texts:
-        acc.add(texts, refs)
+        acc.add(ListBatch(texts, refs))
     if progress is not None:
         progress(shard.size - reported)  # increments add up to the shard's size exactly
     units = np.unique(np.concatenate(acc.units)) if acc.units else np.empty(0, np.int64)
@@ -247,8 +242,26 @@ def scan_shard(
         timing={
             "seconds": round(time.monotonic() - t0, 3),
             "cpu_seconds": round(time.process_time() - c0, 3),
+            "worker": f"{socket.gethostname()}:{os.getpid()}",  # which process ran it (for benchmarks)
         },
     )
+
+
+def block_keys(fields: tuple[FieldPath, ...] | None, options: ScanOptions) -> tuple[bytes, ...] | bool | None:
+    """Whether JSON Lines are read in blocks by the compiled parser (its keys), or record by record (False):
+    blocks need the compiled core (the reference path reads record by record, as the tests' reference),
+    top-level --field names, and no rephrased stage (which reads every text as a string)."""
+    from harness.leakage import hashing
+
+    if hashing.CORE != "compiled" or options.rephrased or not options.blocks:
+        return False
+    return parser_keys(fields)
+
+
+def record_text(record: Record) -> str:
+    """A record's text for the profile: its scanned fields joined by a line break."""
+    texts = record.texts
+    return texts[0][1] if len(texts) == 1 else "\n".join(t for _, t in texts)
 
 
 class _Accumulator:
@@ -265,15 +278,15 @@ class _Accumulator:
         self._last: dict[int, int] = {}  # item -> last record counted in `records`
         self._last_dirty: dict[int, int] = {}
 
-    def add(self, texts: list[str], refs: list[_Ref]) -> None:
+    def add(self, batch: TextBatch) -> None:
         if self.rindex is not None:
-            self._add_rephrased(texts, refs)
-        m = match_texts(texts, self.index)
+            self._add_rephrased(batch)
+        m = match_folded(batch.data, batch.text_start, self.index)
         self.words += m.words
         if m.units.size:
             self.units.append(m.units)
         for e in m.evidence:
-            ref = refs[e.text]
+            ref = batch.ref(e.text)
             f = self.findings.setdefault(e.item, Finding())
             f.longest = max(f.longest, e.longest)
             if self._last.get(e.item) != ref.record:
@@ -285,12 +298,13 @@ class _Accumulator:
                     self._last_dirty[e.item] = ref.record
                     f.dirty_records += 1
             if f.place is None or (e.qualifying and not f.place.qualifying):
-                f.place = self._place(e, texts[e.text], ref)
+                f.place = self._place(e, batch.text(e.text), ref)
 
-    def _add_rephrased(self, texts: list[str], refs: list[_Ref]) -> None:
+    def _add_rephrased(self, batch: TextBatch) -> None:
         assert self.rindex is not None
+        texts = [batch.text(i) for i in range(len(batch))]
         for m in find_rephrased(texts, self.rindex):
-            ref = refs[m.text]
+            ref = batch.ref(m.text)
             prev = self.rephrased.get(m.item)
             count = (prev.records if prev else 0) + (self._last_rephrased.get(m.item) != ref.record)
             self._last_rephrased[m.item] = ref.record
@@ -315,7 +329,7 @@ class _Accumulator:
                 excerpt_offset=ref.base + lo,
             )
 
-    def _place(self, e: Evidence, text: str, ref: _Ref) -> Place:
+    def _place(self, e: Evidence, text: str, ref: TextRef) -> Place:
         """Offsets, excerpt and similarity of one match; runs at most twice per item and shard."""
         from rapidfuzz import fuzz  # imported here: a scan that finds nothing never needs it
 

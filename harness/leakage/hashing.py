@@ -12,9 +12,10 @@ N-gram hash of codes c_0..c_{k-1}: sum(c_j * P^j) mod 2^64, read off one prefix 
 (S[s+k] - S[s]) * P^-s, so every window length costs two array operations. numpy's uint64 arithmetic wraps,
 which is the modulus; P is odd, hence invertible mod 2^64.
 
-`probe_windows` is the scan's hot path: fold, split, code, hash and probe the index's prefilter tables for a
-whole batch. It has two implementations of one definition: the numpy reference (the functions above), and
-the compiled core (`_fastscan.c`, built by pip at install; one pass over the bytes, about ten times faster).
+`probe_windows` is the scan's hot path: fold, split, code, hash and look every window up in the index
+(`index.KeyLookup`) for a whole batch. It has two implementations of one definition: the numpy reference
+(the functions above and `index.lookup_windows`), and the compiled core (`_fastscan.c`, built by pip at
+install; one pass over the bytes, about ten times faster).
 `CORE` says which one runs ("compiled" when the extension is importable, else "pure"; the environment
 variable HARNESS_SCAN_CORE=pure forces the reference). The tests hold the two equal on arbitrary input.
 """
@@ -23,12 +24,28 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from harness.leakage.index import KeyLookup
+
+CORE_VERSION = 2  # of _fastscan.c's interface: a module built from other sources is not used
 
 try:
     from harness.leakage import _fastscan
 except ImportError:  # not built (no compiler at install, or a source checkout): the reference path runs
+    _fastscan = None
+if _fastscan is not None and getattr(_fastscan, "VERSION", None) != CORE_VERSION:
+    import warnings
+
+    warnings.warn(
+        "harness.leakage._fastscan was built from other sources: the scan runs its (slower) reference "
+        "path; rebuild it with `pip install -e .`",
+        RuntimeWarning,
+        stacklevel=1,
+    )
     _fastscan = None
 
 CORE = "compiled" if _fastscan is not None and os.environ.get("HARNESS_SCAN_CORE") != "pure" else "pure"
@@ -160,44 +177,48 @@ _FOLD = bytes(
     for b in range(256)
 )
 
-Probe = tuple[int, int, np.ndarray]  # (window length k, table bits, one-byte prefilter table)
+Probe = tuple[int, np.ndarray, "KeyLookup"]  # (window length k, its sorted keys, their `index.KeyLookup`)
 
 
 def probe_windows(
     data: bytes, text_start: np.ndarray, probes: Sequence[Probe], core: str | None = None
 ) -> tuple[int, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
-    """Words and prefilter candidates of a batch: `data` is its texts joined by one separator byte (each
-    text already through `normalize.fold_bytes`), `text_start` the int64 offsets of the texts (and one past
-    the end: len(data) + 1).
+    """Words and index hits of a batch: `data` is its texts joined by one separator byte (each text with
+    the words of `normalize.fold_bytes`), `text_start` the int64 offsets of the texts (and one past the
+    end: len(data) + 1).
 
     Returns (number of words, first word of each text plus the word count, and per probe the first word
-    and the hash of every window of k words that lies inside one text and passes the prefilter table).
+    and the hash of every window of k words that lies inside one text and whose hash is one of the keys),
+    windows in text order.
     """
     core = core or CORE
     text_start = np.ascontiguousarray(text_start, dtype=np.int64)
     if core == "compiled":
         if _fastscan is None:
             raise RuntimeError("the compiled scan core is not built (pip install -e . builds it)")
-        n, first, cands = _fastscan.scan(data, text_start, _FOLD, [(k, b, t) for k, b, t in probes])
+        n, first, cands = _fastscan.scan(
+            data,
+            text_start,
+            _FOLD,
+            [(k, keys, t.bits, t.offsets, t.fingerprints, t.bloom_bits, t.bloom) for k, keys, t in probes],
+        )
         first_word = np.frombuffer(first, dtype=np.int64)
         out = [(np.frombuffer(pos, dtype=np.int64), np.frombuffer(h, dtype=U64)) for pos, h in cands]
         return int(n), first_word, out
+    from harness.leakage.index import lookup_windows
+
     buf = padded(data.translate(_FOLD))
     starts, ends = word_spans(buf)
     first_word = np.searchsorted(starts, text_start).astype(np.int64)
     codes = word_codes(buf, starts, ends)
     hashes = window_hashes(codes, [k for k, _, _ in probes])
     out = []
-    for k, bits, table in probes:
+    for k, keys, lookup in probes:
         h = hashes[k]
         if h.size == 0:
             out.append((np.empty(0, np.int64), np.empty(0, U64)))
             continue
-        stored = table[(h >> U64(64 - bits)).view(np.int64)]
-        cand = np.flatnonzero(stored)
-        stored = stored[cand]
-        fp = (((h[cand] >> U64(56 - bits)) & U64(0xFF)) | U64(1)).astype(np.uint8)
-        cand = cand[(stored == fp) | (stored == 2)]
+        cand = np.flatnonzero(lookup_windows(h, keys, lookup))
         text_of = np.searchsorted(first_word, cand, "right") - 1
         cand = cand[cand + k <= first_word[text_of + 1]]  # the window stays inside one text
         out.append((cand.astype(np.int64), h[cand]))

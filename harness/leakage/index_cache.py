@@ -31,13 +31,14 @@ from harness.leakage.index import (
     HASH_VERSION,
     INDEX_VERSION,
     ItemTable,
+    KeyLookup,
     SegmentTable,
     TestIndex,
     build_index,
 )
 from harness.paths import harness_home
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 3  # 3: the key lookups (Bloom filter, buckets) instead of one-byte prefilter tables
 
 
 def cache_dir() -> Path:
@@ -140,17 +141,23 @@ def write_index(index: TestIndex, path: Path) -> None:
         "unit_anchor": index.unit_anchor,
         "unit_shared": index.unit_shared,
     }
-    bits = {}
+    lookups = {}
     for k in index.keys:
         arrays[f"keys_{k}"] = index.keys[k]
         arrays[f"gids_{k}"] = index.gids[k]
-        bits[str(k)], arrays[f"table_{k}"] = index.tables[k]
+        t = index.tables[k]
+        arrays[f"offsets_{k}"], arrays[f"fingerprints_{k}"], arrays[f"bloom_{k}"] = (
+            t.offsets,
+            t.fingerprints,
+            t.bloom,
+        )
+        lookups[str(k)] = {"bits": t.bits, "max_fill": t.max_fill, "bloom_bits": t.bloom_bits}
     meta: dict[str, Any] = {
         "format": CACHE_FORMAT,
         "ngram": index.ngram,
         "floor": index.floor,
         "lengths": sorted(index.keys),
-        "table_bits": bits,
+        "lookups": lookups,
         "arrays": sorted(arrays),
         "benchmarks": index.benchmarks,
         "seg_field": list(segs.field),
@@ -202,10 +209,17 @@ def read_index(path: Path) -> TestIndex | None:
         index.unit_anchor = a["unit_anchor"]
         for k in meta["lengths"]:
             index.keys[k], index.gids[k] = a[f"keys_{k}"], a[f"gids_{k}"]
-            # The prefilter tables are read at random, once per window: copied into anonymous memory,
-            # which the kernel can back with huge pages (fewer TLB misses than a file mapping).
-            index.tables[k] = (int(meta["table_bits"][str(k)]), np.array(a[f"table_{k}"]))
+            m = meta["lookups"][str(k)]
+            index.tables[k] = KeyLookup(
+                int(m["bits"]),
+                a[f"offsets_{k}"],
+                a[f"fingerprints_{k}"],
+                int(m["max_fill"]),
+                int(m["bloom_bits"]),
+                a[f"bloom_{k}"],
+            )
         _check(index)
+        index.cache_path = str(path)
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
         return None
     return index
@@ -226,6 +240,12 @@ def _check(index: TestIndex) -> None:
     if sum(k.size for k in index.keys.values()) != n_units:
         raise ValueError("keys disagree with units")
     for k, keys in index.keys.items():
-        bits, table = index.tables[k]
-        if index.gids[k].size != keys.size or table.size != 1 << bits:
-            raise ValueError("prefilter table disagrees")
+        t = index.tables[k]
+        if index.gids[k].size != keys.size or int(t.offsets[-1]) != keys.size:
+            raise ValueError("key lookup disagrees")
+        if (
+            t.offsets.size != (1 << t.bits) + 1
+            or t.fingerprints.size != keys.size
+            or t.bloom.size != 1 << t.bloom_bits
+        ):
+            raise ValueError("key lookup has the wrong shape")

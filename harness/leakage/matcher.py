@@ -1,12 +1,12 @@
 """The scan's pure core: a batch of texts in, verified matches against the test-set index out.
 
-Per batch, not per word: the texts are folded into one byte buffer (`normalize.fold_bytes`), and one pass
-(`hashing.probe_windows`: the compiled core, or its numpy reference) splits words, codes them, hashes every
-window of every probed length and looks each up in a one-byte fingerprint table (`index.prefilter_table`),
-which drops all but a fraction of a percent of the windows; `searchsorted` finds the survivors' keys. Windows that would span
-two texts are dropped. Python runs only per candidate hit, and those are rare unless the text really
-contains test items: each one is re-read word by word before it counts, so a hash collision can never make
-a finding.
+Per batch, not per word: the texts are folded into one byte buffer (`normalize.fold_bytes`, or the
+compiled JSON Lines parser, which gives the same words: `batches`), and one pass (`hashing.probe_windows`:
+the compiled core, or its numpy reference) splits words, codes them, hashes every window of every probed
+length and returns the windows whose hash is one of the index's keys (`index.KeyLookup`); `searchsorted`
+finds the units of those few keys. Windows that would span two texts are dropped. Python runs only per
+hit, and hits are rare unless the text really contains test items: each one is re-read word by word (in
+its own text only) before it counts, so a hash collision can never make a finding.
 
 Evidence rule, per item and text (docs/scan.md):
 - a *long* match: a run of at least `ngram` consecutive words of one of the item's segments qualifies on
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.leakage.hashing import padded, probe_windows, word_spans
+from harness.leakage.hashing import probe_windows
 from harness.leakage.index import TestIndex
 from harness.leakage.normalize import ASCII_FOLD, fold_bytes
 
@@ -68,12 +68,19 @@ def match_texts(texts: Sequence[str], index: TestIndex, core: str | None = None)
     when built); the result is the same either way.
     """
     encoded = [fold_bytes(t) for t in texts]
-    joined = b" ".join(encoded)
     text_start = np.zeros(len(encoded) + 1, dtype=np.int64)
     if encoded:
         np.cumsum([len(e) + 1 for e in encoded], out=text_start[1:])
-    probes = [(k, *index.tables[k]) for k in index.lengths]
-    n_words, first_word, cands = probe_windows(joined, text_start, probes, core)
+    return match_folded(b" ".join(encoded), text_start, index, core)
+
+
+def match_folded(
+    data: bytes, text_start: np.ndarray, index: TestIndex, core: str | None = None
+) -> BatchMatches:
+    """`match_texts` on texts already through `normalize.fold_bytes` (or with the same words after
+    `ASCII_FOLD`), joined by one separator byte: text t is data[text_start[t] : text_start[t + 1] - 1]."""
+    probes = [(k, index.keys[k], index.tables[k]) for k in index.lengths]
+    n_words, first_word, cands = probe_windows(data, text_start, probes, core)
     pos_parts, unit_parts = [], []
     candidates = 0
     for k, (cand, h) in zip(index.lengths, cands, strict=True):
@@ -93,31 +100,38 @@ def match_texts(texts: Sequence[str], index: TestIndex, core: str | None = None)
         unit_parts.append(index.gids[k][offsets].astype(np.int64))
     if not pos_parts:
         return BatchMatches(np.empty(0, np.int64), [], n_words, candidates)
-    # Hits are rare: only now are the batch's word spans needed (for verification and the places).
-    raw = joined.translate(ASCII_FOLD)
-    starts, ends = word_spans(padded(raw))
-    pos = np.concatenate(pos_parts)
-    units = np.concatenate(unit_parts)
-    hits = _verify(raw, starts, ends, first_word, pos, units, index)
+    # Hits are rare: only the texts that have one are split into words (for verification and places).
+    texts = _TextWords(data, text_start)
+    hits = _verify(texts, first_word, np.concatenate(pos_parts), np.concatenate(unit_parts), index)
     found = np.unique(np.array([u for _, _, u in hits], dtype=np.int64))
-    evidence = _summarise(hits, raw, starts, ends, first_word, index)
+    evidence = _summarise(hits, texts, index)
     return BatchMatches(found, evidence, n_words, candidates)
 
 
+class _TextWords:
+    """The folded words of each text of a batch, split on first use."""
+
+    def __init__(self, data: bytes, text_start: np.ndarray) -> None:
+        self.data = data
+        self.text_start = text_start
+        self._words: dict[int, list[bytes]] = {}
+
+    def __getitem__(self, t: int) -> list[bytes]:
+        words = self._words.get(t)
+        if words is None:
+            lo, hi = int(self.text_start[t]), int(self.text_start[t + 1]) - 1
+            words = self._words[t] = self.data[lo:hi].translate(ASCII_FOLD).split()
+        return words
+
+
 def _verify(
-    raw: bytes,
-    starts: np.ndarray,
-    ends: np.ndarray,
-    first_word: np.ndarray,
-    pos: np.ndarray,
-    units: np.ndarray,
-    index: TestIndex,
+    texts: _TextWords, first_word: np.ndarray, pos: np.ndarray, units: np.ndarray, index: TestIndex
 ) -> list[tuple[int, int, int]]:
     """(text, word within text, unit) for each candidate whose words really are the unit's words."""
     out = []
     seg_words: dict[int, list[bytes]] = {}
-    texts = np.searchsorted(first_word, pos, "right") - 1
-    for p, u, t in zip(pos.tolist(), units.tolist(), texts.tolist(), strict=True):
+    text_of = np.searchsorted(first_word, pos, "right") - 1
+    for p, u, t in zip(pos.tolist(), units.tolist(), text_of.tolist(), strict=True):
         seg_id = int(index.unit_segment[u])
         at, length = int(index.unit_pos[u]), int(index.unit_len[u])
         begin = p - int(index.unit_anchor[u])  # a short unit is probed through a window inside it
@@ -126,20 +140,14 @@ def _verify(
         words = seg_words.get(seg_id)
         if words is None:
             words = seg_words[seg_id] = index.segments[seg_id].text.split()
-        if raw[starts[begin] : ends[begin + length - 1]].split() != words[at : at + length]:
+        local = begin - int(first_word[t])
+        if texts[t][local : local + length] != words[at : at + length]:
             continue  # hash collision, or the anchor without the rest of the unit
-        out.append((t, begin - int(first_word[t]), u))
+        out.append((t, local, u))
     return out
 
 
-def _summarise(
-    hits: list[tuple[int, int, int]],
-    raw: bytes,
-    starts: np.ndarray,
-    ends: np.ndarray,
-    first_word: np.ndarray,
-    index: TestIndex,
-) -> list[Evidence]:
+def _summarise(hits: list[tuple[int, int, int]], texts: _TextWords, index: TestIndex) -> list[Evidence]:
     """Runs, the longest run, the place and the qualifying flag of each (text, item) pair."""
     groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for t, w, u in hits:
@@ -161,7 +169,7 @@ def _summarise(
                 brief = length < index.floor  # a brief question: every option must be there
                 ok = not shared and (
                     (index.segments[seg].field in STANDALONE_FIELDS and not brief)
-                    or _has_companions(item, seg, t, w, length, raw, starts, ends, first_word, index, brief)
+                    or _has_companions(item, seg, w, length, texts[t], index, brief)
                 )
                 runs.append((w, length, seg, ok))
         for (seg, _), ws in diagonal.items():
@@ -193,18 +201,15 @@ def _summarise(
 def _has_companions(
     item: int,
     seg: int,
-    t: int,
     w: int,
     length: int,
-    raw: bytes,
-    starts: np.ndarray,
-    ends: np.ndarray,
-    first_word: np.ndarray,
+    words: list[bytes],
     index: TestIndex,
     need_all: bool = False,
 ) -> bool:
-    """Whether enough of the item's other fields sit next to a short match (see the module docstring):
-    two (or all, if fewer), or with `need_all` (a brief question) every one of them.
+    """Whether enough of the item's other fields sit next to a short match at word `w` of a text whose
+    folded words are `words` (see the module docstring): two (or all, if fewer), or with `need_all` (a
+    brief question) every one of them.
 
     Fields are chained outwards from the match, after it and before it: each must start (or end) within
     `COMPANION_GAP` words of the previous one, which leaves room for labels ("A)", "(b)", "1.", "Option
@@ -222,11 +227,9 @@ def _has_companions(
         return False  # nothing but the question: a quiz page that shares it is not the item
     need = len(fields) if need_all else min(2, len(fields))
     budget = sum(max(len(v) for v in vs) for vs in fields.values()) + COMPANION_GAP * (len(fields) + 1)
-    base, text_end = int(first_word[t]), int(first_word[t + 1])
-    start, end = base + w, base + w + length
-    hi, lo = min(text_end, end + budget), max(base, start - budget)
-    after = raw[starts[end] : ends[hi - 1]].split() if hi > end else []
-    before = raw[starts[lo] : ends[start - 1]].split()[::-1] if start > lo else []
+    start, end = w, w + length
+    after = words[end : end + budget]
+    before = words[max(0, start - budget) : start][::-1]
     found = _chain(after, fields, set())
     if len(found) < need:
         found = _chain(before, {g: [v[::-1] for v in vs] for g, vs in fields.items()}, found)

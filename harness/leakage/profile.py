@@ -4,12 +4,15 @@ Three measures per record (the text of its scanned fields, joined by a line brea
 - compression ratio: compressed size / raw size under DEFLATE at level 1 (`zlib`, raw stream, no header),
   the gzip measure of redundancy that Pandey (2024, "gzip Predicts Data-dependent Scaling Laws",
   arXiv:2405.16684) found to predict how a data set's scaling law shifts: low ratios are repetitive or
-  templated text, high ones dense or noisy text. Compressing costs about as much CPU time as the scan, so
-  it is measured on a deterministic sample: the records whose text hash is 0 mod `SAMPLE_EVERY` (1 in 16),
-  which keeps the profile's cost under 10% of the scan's; the sample size is reported;
+  templated text, high ones dense or noisy text. DEFLATE at level 1 runs at 40-80 MB per CPU-second on
+  the development machine, several times slower than the scan itself (about 200), so it is measured on a
+  deterministic sample: the records whose text hash is 0 mod `SAMPLE_EVERY` (1 in 128), which keeps the
+  profile's cost under 10% of the scan's (docs/scan.md has the measurement); the sample size is reported;
 - exact duplicates: records whose text hash (xxh3, 64 bits) another record already had, within each file
   and over the whole corpus (every record, not sampled);
 - record length in bytes (every record).
+For JSON Lines read by the compiled parser, the parser hashes each record's text (XXH3-64, the same function
+as the `xxhash` package) while it reads it, and only the sampled records' texts come back to Python.
 Distributions are kept as fixed-bin histograms (mergeable across shards and engines, bounded memory),
 with exact means; quantiles are read off the histograms (resolution: one bin). The duplicate count keeps
 one 64-bit hash per distinct record until the scan is merged.
@@ -18,18 +21,17 @@ one 64-bit hash per distinct record until the scan is merged.
 from __future__ import annotations
 
 import base64
-import bisect
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import xxhash
 
-SAMPLE_EVERY = 16
+SAMPLE_EVERY = 128
 RATIO_EDGES = np.round(np.linspace(0.0, 1.5, 61), 3)  # bins of 0.025; a last bin for anything above 1.5
 LENGTH_EDGES = np.round(10 ** np.arange(0.0, 9.05, 0.1), 1)  # log bins, 1 byte to 1 GB
-_LENGTH_EDGES = LENGTH_EDGES.tolist()
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
 
@@ -52,17 +54,34 @@ class CorpusProfile:
     ratio_sum: float = 0.0
     ratio_hist: np.ndarray = field(default_factory=lambda: np.zeros(RATIO_EDGES.size, np.int64))
     length_hist: np.ndarray = field(default_factory=lambda: np.zeros(LENGTH_EDGES.size + 1, np.int64))
-    hashes: list[int] = field(default_factory=list)  # one per record, in order (deduplicated on merge)
+    hashes: list[np.ndarray] = field(default_factory=list)  # uint64, one per record (deduplicated on merge)
     _unique: np.ndarray | None = None
 
     def add(self, text: str) -> None:
-        data = text.encode("utf-8", "surrogatepass")
-        h = xxhash.xxh3_64_intdigest(data)
-        self.records += 1
-        self.bytes += len(data)
-        self.hashes.append(h)
-        self.length_hist[bisect.bisect_right(_LENGTH_EDGES, len(data))] += 1
-        if h % SAMPLE_EVERY == 0:
+        self.add_many([text.encode("utf-8", "surrogatepass")])
+
+    def add_many(self, records: Sequence[bytes | memoryview]) -> None:
+        """Records in order, each as the UTF-8 of its text."""
+        n = len(records)
+        if n:
+            hashes = np.fromiter(map(xxhash.xxh3_64_intdigest, records), dtype=np.uint64, count=n)
+            lengths = np.fromiter(map(len, records), dtype=np.int64, count=n)
+            self.add_hashed(hashes, lengths, lambda i: bytes(records[i]))
+
+    def add_hashed(self, hashes: np.ndarray, lengths: np.ndarray, text: Callable[[int], bytes]) -> None:
+        """Records in order, given as their xxh3-64 text hashes and byte lengths; `text(i)` gives the text of
+        record i, read only for the sampled records (the compiled JSON Lines parser hashes the others)."""
+        if not hashes.size:
+            return
+        self.records += int(hashes.size)
+        self.bytes += int(lengths.sum())
+        self.hashes.append(hashes.astype(np.uint64, copy=False))
+        self.length_hist += np.bincount(
+            np.searchsorted(LENGTH_EDGES, lengths, "right"), minlength=self.length_hist.size
+        )
+        # in record order: the float sum is the same however the records arrive
+        for i in np.flatnonzero(hashes % np.uint64(SAMPLE_EVERY) == 0).tolist():
+            data = text(i)
             r = compression_ratio(data)
             self.sampled += 1
             self.sampled_bytes += len(data)
@@ -71,7 +90,7 @@ class CorpusProfile:
 
     def unique(self) -> np.ndarray:
         if self._unique is None or self.hashes:
-            parts = [np.asarray(self.hashes, dtype=np.uint64)]
+            parts = [np.empty(0, np.uint64), *self.hashes]
             if self._unique is not None:
                 parts.append(self._unique)
             self._unique = np.unique(np.concatenate(parts))

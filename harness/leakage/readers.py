@@ -24,6 +24,12 @@ counted as `missing_field`, which leaves the scan incomplete: a corpus may mix s
 
 Record numbers are 0-based within the shard, lines 1-based within the shard; `results` turns both into
 file positions (a shard of a byte-range-split file does not know how many lines came before it).
+
+JSON Lines in blocks (`items()` with `block_keys`, when the compiled core is built): the lines are split in
+bulk (`streams.iter_blocks`) and parsed by `_jsonlines.c`; the lines it reads are accounted for in bulk, and
+every line it leaves (SLOW: anything but a plain valid object; TOO_LARGE) goes through the same per-line
+code as record by record, in line order, so accounting, repairs, examples and the --field check come out
+the same (tests/leakage/test_fastscan.py holds whole scans equal on a corpus of every kind of line).
 """
 
 from __future__ import annotations
@@ -32,11 +38,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import orjson
 
+from harness.leakage.batches import BLANK, FAST, SLOW, TOO_LARGE, BlockBatch, TextRef, parse_block, pieces
 from harness.leakage.fields import FieldPath, FieldPathError, record_texts
 from harness.leakage.inputs import Shard
-from harness.leakage.streams import ByteStream, Line, iter_lines
+from harness.leakage.streams import Block, ByteStream, Line, iter_blocks, iter_lines
 
 DEFAULT_MAX_RECORD_BYTES = 256 * 1024**2
 EXAMPLES_PER_REASON = 1000  # skipped records listed per reason and shard (all are counted)
@@ -122,6 +130,12 @@ class ReadOptions:
     min_chars: int = 0  # shortest ASCII string worth scanning (see fields.record_texts)
     strict: bool = False
     check_fields: bool = False  # raise FieldPathError if no record has the fields (the scan's first shard)
+    # JSON Lines in blocks through the compiled parser (`batches.BlockBatch`): the parser's keys (None: every
+    # string field; see batches.parser_keys), or False for record by record
+    block_keys: tuple[bytes, ...] | bool | None = False
+    piece_chars: int = 1 << 20  # texts longer than this are cut into pieces (batches.pieces)
+    profile_every: int = 0  # --profile: the parser hashes each record, keeps 1 in this many for compression
+    block_bytes: int | None = None  # bytes of JSON Lines per block (None: one per chunk read)
 
 
 class ShardReader:
@@ -144,15 +158,26 @@ class ShardReader:
         return self._raw_done
 
     def records(self) -> Iterator[Record]:
+        """The shard's records, one by one."""
+        for item in self._items(blocks=False):
+            assert isinstance(item, Record)
+            yield item
+
+    def items(self) -> Iterator[Record | BlockBatch]:
+        """The shard's records, with JSON Lines read in blocks through the compiled parser when
+        `options.block_keys` allows (each block a `BlockBatch`, its slow lines read as records inside it)."""
+        return self._items(blocks=self.options.block_keys is not False)
+
+    def _items(self, blocks: bool) -> Iterator[Record | BlockBatch]:
         fmt = self.shard.file.format
         if fmt in ("parquet", "arrow"):
             yield from self._table_records()
         elif fmt == "txt":
             yield from self._paragraphs()
         elif fmt == "json":
-            yield from self._json_records()
+            yield from self._json_records(blocks)
         else:
-            yield from self._jsonl_records(self._lines())
+            yield from self._jsonl_records(self._lines(blocks))
         # A byte-range shard reads on to finish its last line and skips into its first one: it accounts for
         # its own range, so that the shards of a file add up to the file.
         self._check_fields(final=True)
@@ -163,8 +188,9 @@ class ShardReader:
 
     # -- line formats -------------------------------------------------------------------------------
 
-    def _lines(self) -> Iterator[Line]:
-        """The shard's lines, numbered from 1; a byte-range shard starts after the line it begins inside."""
+    def _lines(self, blocks: bool = False) -> Iterator[Line | Block]:
+        """The shard's lines, numbered from 1 (with `blocks`, runs of them as `Block`s: `iter_blocks`); a
+        byte-range shard starts after the line it begins inside."""
         s = self.shard
         skip_first = False
         if s.start:
@@ -173,7 +199,15 @@ class ShardReader:
                 skip_first = fh.read(1) != b"\n"  # that line belongs to the previous shard
         self._stream = ByteStream(s.file.path, s.file.compression, s.start)
         stop = None if s.stop is None else s.stop - s.start
-        lines = iter_lines(self._count_decoded(self._stream.chunks()), self.options.max_record_bytes, stop)
+        chunks = self._count_decoded(self._stream.chunks())
+        if blocks:
+            from harness.leakage import hashing
+
+            opts = self.options
+            counter = hashing._fastscan.count_lines
+            yield from iter_blocks(chunks, opts.max_record_bytes, stop, skip_first, opts.block_bytes, counter)
+            return
+        lines = iter_lines(chunks, self.options.max_record_bytes, stop)
         if not skip_first:
             yield from lines
             return
@@ -200,11 +234,17 @@ class ShardReader:
                 f"{fault.detail}; nothing after line {line_no - 1} could be read",
             )
 
-    def _jsonl_records(self, lines: Iterator[Line]) -> Iterator[Record]:
+    def _jsonl_records(self, lines: Iterator[Line | Block]) -> Iterator[Record | BlockBatch]:
         opts, acct = self.options, self.acct
         number = 0
         line_no = 0
         for line in lines:
+            if isinstance(line, Block):
+                batch = self._block(line, number)
+                number = batch.next_record
+                line_no = line.first + batch.n_lines - 1
+                yield batch
+                continue
             line_no = line.number
             acct.lines += 1
             if self._cut_off(line):
@@ -229,6 +269,65 @@ class ShardReader:
                 yield record
             number += 1
         self._stream_fault(line_no + 1, number)
+
+    def _block(self, block: Block, number: int) -> BlockBatch:
+        """A block of lines through the compiled parser (`batches.parse_block`): the lines it reads are
+        accounted for in bulk, the others (SLOW: anything but a plain valid object; TOO_LARGE) one by one,
+        in order, exactly as `_jsonl_records` does for single lines."""
+        opts, acct = self.options, self.acct
+        keys = opts.block_keys
+        assert keys is not False
+        parsed = parse_block(
+            block.data, keys, opts.min_chars, opts.max_record_bytes, opts.piece_chars, opts.profile_every
+        )
+        rows = parsed.lines
+        status = rows[:, 2]
+        n = status.size
+        acct.lines += n
+        nonblank = status != BLANK
+        acct.blank_lines += n - int(np.count_nonzero(nonblank))
+        records = number + np.cumsum(nonblank) - 1  # record number of each non-blank line
+        line_numbers = block.first + np.arange(n)
+        fast = status == FAST
+        n_fast = int(np.count_nonzero(fast))
+        slow: list[tuple[int, list[tuple[str, TextRef]]]] = []
+        slow_records: list[tuple[int, Record]] = []
+        counted = 0  # FAST lines already counted as field hits (before the slow line being read)
+        special = np.flatnonzero(status >= SLOW)
+        if special.size:
+            fast_before = np.cumsum(fast) - fast
+            for j in special.tolist():
+                r, ln = int(records[j]), int(line_numbers[j])
+                if opts.fields is not None:  # the --field check counts in line order
+                    self._field_hits += int(fast_before[j]) - counted
+                    counted = int(fast_before[j])
+                lo, hi = int(rows[j, 0]), int(rows[j, 1])
+                if status[j] == TOO_LARGE:
+                    acct.skip(
+                        "record_too_large",
+                        r,
+                        ln,
+                        f"{hi - lo} bytes > max_record_bytes {opts.max_record_bytes}",
+                    )
+                    continue
+                record = self._parse_json(block.data[lo:hi].tobytes(), r, ln)
+                if record is not None:
+                    slow_records.append((j, record))
+                    slow.append((j, record_pieces(record, opts.piece_chars)))
+        if opts.fields is not None:
+            self._field_hits += n_fast - counted
+        acct.records_read += n_fast
+        return BlockBatch(
+            block.data,
+            parsed,
+            slow,
+            records,
+            line_numbers,
+            opts.fields,
+            opts.min_chars,
+            slow_records,
+            number + int(np.count_nonzero(nonblank)),
+        )
 
     def _parse_json(self, data: bytes, number: int, line_no: int | None) -> Record | None:
         try:
@@ -348,7 +447,7 @@ class ShardReader:
                 yield rec
         self._stream_fault(last_line + 1, number)
 
-    def _json_records(self) -> Iterator[Record]:
+    def _json_records(self, blocks: bool = False) -> Iterator[Record | BlockBatch]:
         """A `.json` file: JSON Lines if its first line is a JSON value on its own, else one JSON document
         (an array of records, or one record), read whole if it fits in `max_record_bytes`."""
         s, limit = self.shard, self.options.max_record_bytes
@@ -368,7 +467,7 @@ class ShardReader:
                 is_lines = False
         self.acct.bytes_decoded = 0
         if is_lines or not head:
-            yield from self._jsonl_records(self._lines())
+            yield from self._jsonl_records(self._lines(blocks))
             return
         self._stream = ByteStream(s.file.path, s.file.compression)
         data = bytearray()
@@ -458,6 +557,18 @@ class ShardReader:
             return None
         wanted = {f.steps[0] for f in fields if f.steps and isinstance(f.steps[0], str)}
         return [n for n in names if n in wanted]
+
+
+def record_pieces(record: Record, piece_chars: int) -> list[tuple[str, TextRef]]:
+    """A record's texts as the matcher takes them: each with its place, long ones cut into pieces."""
+    out = []
+    for name, text in record.texts:
+        if len(text) <= piece_chars:
+            out.append((text, TextRef(record.number, record.line, name, 0)))
+            continue
+        for base, piece in pieces(text, piece_chars):
+            out.append((piece, TextRef(record.number, record.line, name, base)))
+    return out
 
 
 def repaired_utf8(data: bytes) -> tuple[str, str] | None:

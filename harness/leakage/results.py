@@ -348,9 +348,9 @@ def benchmark_counts(index: TestIndex, items: Sequence[dict[str, Any]]) -> dict[
             "undetectable": 0,
             "split": meta["split"],
         }
-    for it in index.items:
-        if not it.detectable:
-            counts[it.benchmark]["undetectable"] += 1
+    for name, detectable in zip(index.items.benchmark, index.items.detectable.tolist(), strict=True):
+        if not detectable:
+            counts[name]["undetectable"] += 1
     for entry in items:
         c = counts[entry["benchmark"]]
         c["matched"] += 1

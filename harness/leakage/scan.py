@@ -210,8 +210,10 @@ def _run_scan(
             results[r.shard.key] = r
             bar.shard_done({i for i, f in r.findings.items() if f.dirty})
 
+        t_scan = time.monotonic()
         if todo:
             runner.run(todo, index, options, on_result, bar.advance)
+        t_scanned = time.monotonic()
 
     ordered = [results[s.key] for s in shards]
     items = merge_items(index, ordered)
@@ -267,6 +269,9 @@ def _run_scan(
         "timing": {
             "started_at": started.isoformat(timespec="seconds"),
             "index_seconds": round(t_index - t0, 3),
+            # the engine's run: workers' start-up and the shards (a Ray cluster's start apart, below)
+            "scan_seconds": round(t_scanned - t_scan, 3),
+            "engine_start_seconds": round(getattr(runner, "start_seconds", 0.0), 3),
             "seconds": round(time.monotonic() - t0, 3),
             "shard_seconds": round(sum(r.timing.get("seconds", 0.0) for r in ordered), 3),
             "shard_cpu_seconds": round(sum(r.timing.get("cpu_seconds", 0.0) for r in ordered), 3),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bz2
 import lzma
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -166,3 +166,122 @@ def iter_lines(chunks: Iterator[bytes], max_bytes: int, stop: int | None = None)
         number += 1
         data = None if oversize else b"".join(pending)
         yield Line(number, data, pending_size, line_start, complete=False)
+
+
+def _cuts(data: bytes, lo: int, hi: int, block_bytes: int | None) -> Iterator[tuple[int, int]]:
+    """Ranges of about `block_bytes` that end at a newline, covering data[lo:hi] (which ends with one)."""
+    while lo < hi:
+        end = hi
+        if block_bytes is not None and hi - lo > block_bytes:
+            end = data.rfind(b"\n", lo, lo + block_bytes) + 1 or data.find(b"\n", lo + block_bytes, hi) + 1
+        yield lo, end
+        lo = end
+
+
+@dataclass
+class Block:
+    """Complete lines, read in bulk: every line of `data` ends with a newline (the compiled JSON Lines
+    parser splits them); `first` is the number of its first line, `offset` its stream offset."""
+
+    data: memoryview
+    first: int
+    offset: int
+
+
+def iter_blocks(
+    chunks: Iterator[bytes],
+    max_bytes: int,
+    stop: int | None = None,
+    skip_first: bool = False,
+    block_bytes: int | None = None,
+    count_lines: Callable[[bytes, int, int], int] | None = None,
+) -> Iterator[Block | Line]:
+    """The lines of `iter_lines`, in bulk: runs of complete lines as `Block`s (of about `block_bytes`, or one
+    per chunk, cut at a newline), and as single `Line`s only what a block cannot hold: a line over
+    `max_bytes` that runs across chunks (`data=None`, its bytes not kept) and a last line without a newline.
+
+    Flattened (each block split at its newlines, a line in a block longer than `max_bytes` read as
+    `data=None`), the output is exactly `iter_lines(chunks, max_bytes, stop)`; with `skip_first`, the same
+    without its first line and numbered from 1 (a byte-range shard's first line belongs to the previous
+    shard). tests/leakage/test_streams.py holds the two equal on arbitrary chunkings. Blocks are views
+    of the chunks (no copy); `count_lines(data, start, end)` counts newlines (default: `bytes.count`).
+    """
+    count = count_lines or (lambda d, lo, hi: d.count(b"\n", lo, hi))
+    number = 0  # lines yielded so far
+    chunk_pos = 0  # stream offset of the current chunk
+    carry: list[bytes] = []  # the start of a line that has no newline yet (not kept when oversize)
+    carry_size = 0
+    oversize = False
+    line_start = 0  # stream offset of the carried line
+    drop = skip_first
+
+    def single(data: bytes | None, size: int, complete: bool) -> Iterator[Line]:
+        nonlocal number, drop
+        if drop:
+            drop = False
+            return
+        number += 1
+        yield Line(number, data, size, line_start, complete)
+
+    def lines_of(data: bytes, lo: int, hi: int, start: int) -> Generator[Block, None, bool]:
+        """Blocks of the complete lines data[lo:hi] (first line at stream offset `start`), as views; returns
+        whether the shard's end (`stop`) was reached."""
+        nonlocal number, drop
+        if drop:  # the first line belongs to the previous shard
+            drop = False
+            nl = data.find(b"\n", lo, hi)
+            start += nl + 1 - lo
+            lo = nl + 1
+        cut = False
+        if stop is not None:
+            if lo < hi and start >= stop:
+                return True
+            if start + (hi - lo) > stop:  # lines starting at or after `stop` belong to the next shard
+                hi = data.find(b"\n", lo + stop - start - 1, hi) + 1
+                cut = True
+        view = memoryview(data)
+        for a, b in _cuts(data, lo, hi, block_bytes):
+            yield Block(view[a:b], number + 1, start + a - lo)
+            number += count(data, a, b)
+        return cut
+
+    for chunk in chunks:
+        at = 0  # first byte of this chunk not yet given out
+        if carry_size or oversize:  # a line started in an earlier chunk
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                carry_size += len(chunk)
+                if not oversize and carry_size > max_bytes:
+                    carry, oversize = [], True
+                elif not oversize:
+                    carry.append(chunk)
+                chunk_pos += len(chunk)
+                continue
+            if oversize or carry_size + nl > max_bytes:
+                if stop is not None and line_start >= stop:
+                    return
+                yield from single(None, carry_size + nl, True)
+            else:  # the carried line, now complete: a block of its own (the chunk is not copied)
+                whole = b"".join([*carry, chunk[: nl + 1]])
+                if (yield from lines_of(whole, 0, len(whole), line_start)):
+                    return
+            carry, carry_size, oversize = [], 0, False
+            at = nl + 1
+            line_start = chunk_pos + at
+        last = chunk.rfind(b"\n", at)
+        if last >= at:
+            if (yield from lines_of(chunk, at, last + 1, chunk_pos + at)):
+                return
+            at = last + 1
+            line_start = chunk_pos + at
+        rest = len(chunk) - at  # the start of a line
+        if rest > max_bytes:
+            oversize = True
+        elif rest:
+            carry.append(chunk[at:] if at else chunk)
+        carry_size = rest
+        chunk_pos += len(chunk)
+    if carry_size or oversize:
+        if stop is not None and line_start >= stop:
+            return
+        yield from single(None if oversize else b"".join(carry), carry_size, False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from harness.leakage import run_scan
@@ -48,3 +50,19 @@ def test_ray_engine_equals_the_local_engine(corpus, index, tmp_path) -> None:
         "hellaswag/validation/56",
     }
     assert comparable(remote) == comparable(local)
+
+
+def test_local_workers_map_a_cached_index_or_receive_it(corpus, index, tmp_path) -> None:
+    """Workers read an index that came from the on-disk cache from there (nothing pickled); any other index
+    is sent to them. Both give the one-process record; a cache that changed under a scan is an error."""
+    assert index.cache_path is not None  # the session's index came from the cache
+    sent = dataclasses.replace(index, cache_path=None)
+    sent.tables = index.tables
+    one = run_scan([str(corpus)], out_dir=tmp_path / "one", index=index, workers=1, shard_bytes=20_000)
+    mapped = run_scan([str(corpus)], out_dir=tmp_path / "mapped", index=index, workers=2, shard_bytes=20_000)
+    pickled = run_scan([str(corpus)], out_dir=tmp_path / "sent", index=sent, workers=2, shard_bytes=20_000)
+    assert comparable(one) == comparable(mapped) == comparable(pickled)
+    moved = dataclasses.replace(index, cache_path=str(tmp_path / "no-such-cache"))
+    moved.tables = index.tables
+    with pytest.raises(RuntimeError, match="changed or became unreadable"):
+        run_scan([str(corpus)], out_dir=tmp_path / "moved", index=moved, workers=2, shard_bytes=20_000)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.data import BenchmarkSet, SourceInfo
 from harness.data.items import build_items
 from harness.leakage.hashing import ngram_hash, word_code
-from harness.leakage.index import BOILERPLATE_ITEMS, build_index
+from harness.leakage.index import BOILERPLATE_ITEMS, build_index, key_lookup, lookup_windows
 
 
 def arc_set(rows: list[dict]) -> BenchmarkSet:
@@ -116,7 +118,8 @@ def test_pickles_as_columns_and_rebuilds_its_tables(index) -> None:
     assert list(back.items)[:50] == list(index.items)[:50] and back.segments[1234] == index.segments[1234]
     for k in index.keys:
         assert np.array_equal(back.keys[k], index.keys[k])
-        assert np.array_equal(back.tables[k][1], index.tables[k][1])
+        assert np.array_equal(back.tables[k].offsets, index.tables[k].offsets)
+        assert np.array_equal(back.tables[k].fingerprints, index.tables[k].fingerprints)
     assert back.fingerprint() == index.fingerprint()
 
 
@@ -135,3 +138,18 @@ def test_real_index_shape(index, sets) -> None:
     assert 1_000_000 < summary["units"] < 1_400_000
     undetectable = sum(1 for it in index.items if not it.detectable)
     assert 0 < undetectable < 100  # a few dozen MMLU/ARC items too short even with their options
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    keys=st.lists(st.integers(0, 2**64 - 1), max_size=300),
+    probes=st.lists(st.integers(0, 2**64 - 1), max_size=50),
+    near=st.integers(0, 2**20),
+)
+def test_key_lookup_finds_exactly_the_keys(keys, probes, near) -> None:
+    k = np.sort(np.array(keys, dtype=np.uint64))
+    lookup = key_lookup(k)
+    # the keys themselves, their neighbours (same bucket, other fingerprint or key), and random hashes
+    h = np.array(keys[:20] + [(x ^ near) for x in keys[:20]] + probes, dtype=np.uint64)
+    assert np.array_equal(lookup_windows(h, k, lookup), np.isin(h, k))
+    assert int(lookup.offsets[-1]) == k.size and lookup.offsets.size == (1 << lookup.bits) + 1

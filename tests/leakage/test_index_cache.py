@@ -29,7 +29,10 @@ def same_index(a, b) -> None:
     assert a.fingerprint() == b.fingerprint() and a.lengths == b.lengths
     for k in a.lengths:
         assert np.array_equal(a.keys[k], b.keys[k]) and np.array_equal(a.gids[k], b.gids[k])
-        assert a.tables[k][0] == b.tables[k][0] and np.array_equal(a.tables[k][1], b.tables[k][1])
+        ta, tb = a.tables[k], b.tables[k]
+        assert (ta.bits, ta.max_fill, ta.bloom_bits) == (tb.bits, tb.max_fill, tb.bloom_bits)
+        assert np.array_equal(ta.bloom, tb.bloom)
+        assert np.array_equal(ta.offsets, tb.offsets) and np.array_equal(ta.fingerprints, tb.fingerprints)
     for name in ("unit_segment", "unit_pos", "unit_len", "unit_anchor", "unit_shared"):
         assert np.array_equal(getattr(a, name), getattr(b, name))
     assert list(a.segments) == list(b.segments) and list(a.items) == list(b.items)
