@@ -106,7 +106,9 @@ def fingerprint(
 
 
 def fingerprint_signature(
-    reference: Annotated[Path, typer.Option(help="The claimed model: a transformers directory or 'smollm2'.")],
+    reference: Annotated[
+        Path, typer.Option(help="The claimed model: a transformers directory or 'smollm2'.")
+    ],
     out: Annotated[Path, typer.Option(help="The signature directory to write.")],
     items: Annotated[int, typer.Option(min=16, help="Probe items per kind to precompute.")] = 256,
     seed: Annotated[int, typer.Option(help="Seed of the signature's own draw from the pool.")] = 0,

@@ -7,3 +7,4 @@ DEFAULT_ALPHA = (
 DEFAULT_TOLERANCE = (
     "4bit"  # the widest numerics still called honest: 16bit, 8bit or 4bit (llama.cpp Q4 files)
 )
+DEFAULT_MATCH_TIER = "8bit"  # a match certifies outputs within these numerics; beyond them (and within tolerance) is inconclusive

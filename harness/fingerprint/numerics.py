@@ -13,9 +13,11 @@ Nothing needs gradients.
   block-32 grid, so a reference that was itself de-quantised from a 4-bit file (the bundled SmolLM2 was,
   from Q4_1) still sees a real 4-bit perturbation; v1's Q4_1-like variant was a no-op on it.
 
-In the 4-bit variants the input embedding and the output head are 6-bit (blocks of 16), as llama.cpp's
-quantiser keeps them (Q6_K): a 4-bit head would be far harsher than any real 4-bit file (measured on
-SmolLM2-135M: llama.cpp Q4_0 shifts margins by up to 8 nats, a 4-bit head by 12).
+In the 4-bit variants the input embedding and the output head stay 8-bit, as llama.cpp's quantiser keeps
+them (a tied embedding is Q8_0 in a Q4_0 file): a 4-bit head would be far harsher than any real 4-bit
+file. Measured on SmolLM2-135M (12 texts): llama.cpp Q4_0 made from the float32 weights differs from them
+by 1.07 nats RMS per token, Q4_K_M by 0.43, Q8_0 by 0.105; this module's ``q4_0`` by about 1.1 and
+``w8a8`` by 0.115.
 """
 
 from __future__ import annotations
@@ -66,10 +68,9 @@ def _weight_fn(kind: str):
 
 
 def _edge_fn(kind: str):
-    """Input embedding and output head: 8-bit in w8a8, 6-bit in blocks of 16 in the 4-bit variants."""
-    if kind == "w8a8":
-        return lambda w: fake_quant_symmetric(w, 8)
-    return lambda w: fake_quant_symmetric(w, 6, 16)
+    """Input embedding and output head: 8-bit (llama.cpp keeps a tied embedding at Q8_0 in a Q4_0 file and
+    the output head at Q6_K or better)."""
+    return lambda w: fake_quant_symmetric(w, 8)
 
 
 @contextlib.contextmanager

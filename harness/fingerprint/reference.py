@@ -78,7 +78,8 @@ class Calibration:
     tau: dict[str, float]  # tier -> margin threshold
     max_shift: dict[str, float]  # tier -> largest margin shift towards a flip seen in the calibration
     positions: int  # N calibration positions
-    p_pos: float  # per-position bound on P(margin > tau and flip), 95% Clopper-Pearson
+    flip_rate: dict[str, float]  # tier -> bound on P(flip | margin > tau), 95% Clopper-Pearson
+    high_share: dict[str, float]  # tier -> share of calibration positions with margin > tau
     pooled_rms: dict[str, float]  # variant -> RMS logprob difference over the calibration texts' tokens
     pooled_rms_generated: dict[str, float]  # variant -> the same over greedy continuations' tokens
     rho: float
@@ -89,7 +90,8 @@ class Calibration:
             "tau": self.tau,
             "max_shift": self.max_shift,
             "positions": self.positions,
-            "p_pos": self.p_pos,
+            "flip_rate": self.flip_rate,
+            "high_share": self.high_share,
             "pooled_rms": self.pooled_rms,
             "pooled_rms_generated": self.pooled_rms_generated,
             "rho": self.rho,
@@ -107,7 +109,8 @@ class Calibration:
             {k: float(v) for k, v in d["tau"].items()},
             {k: float(v) for k, v in d["max_shift"].items()},
             int(d["positions"]),
-            float(d["p_pos"]),
+            {k: float(v) for k, v in d["flip_rate"].items()},
+            {k: float(v) for k, v in d["high_share"].items()},
             {k: float(v) for k, v in d["pooled_rms"].items()},
             {k: float(v) for k, v in d["pooled_rms_generated"].items()},
             float(d["rho"]),
@@ -128,28 +131,54 @@ CALIBRATION_PROMPTS = 16
 CALIBRATION_NEW_TOKENS = 16
 
 
-def calibration_from_shifts(
-    shifts: dict[str, np.ndarray],
-    pooled_rms: dict[str, float],
-    pooled_rms_generated: dict[str, float],
-    positions: int,
-) -> Calibration:
-    """tau per tier = RHO x the largest shift towards a flip among the tier's variants (pure)."""
+TAU_GRID = tuple(float(x) for x in np.arange(1.0, 30.01, 0.5))
+MIN_HIGH_SHARE = 0.05
+
+
+def calibration_from_raw(raw: dict[str, Any]) -> Calibration:
+    """Margin thresholds and flip bounds per tier from the calibration's per-position arrays (pure).
+
+    A position *would flip* under a tier when, for some variant of the tier, ``RHO`` times its margin
+    shift exceeds the reference's margin (an honest implementation twice as far from the reference as
+    our worst variant). For each candidate ``tau``, ``flip_rate(tau)`` is the 95% Clopper-Pearson upper
+    bound on the share of the positions with margin > tau that would flip (the null flip rate at a
+    confident position, which the greedy test's power depends on); ``tau`` is the grid value minimising
+    it among thresholds that keep at least ``MIN_HIGH_SHARE`` of positions. Chosen from the calibration
+    alone, never from an endpoint's answers.
+    """
     from harness.fingerprint.evalues import clopper_pearson_upper
 
-    max_shift = {}
-    tau = {}
+    margins = np.asarray(raw["margins"], dtype=np.float64)
+    shifts = {k: np.asarray(v, dtype=np.float64) for k, v in raw["shifts"].items()}
+    n = len(margins)
+    tau: dict[str, float] = {}
+    rate: dict[str, float] = {}
+    share: dict[str, float] = {}
+    max_shift: dict[str, float] = {}
     for tier, kinds in TIERS.items():
-        worst = max(float(np.max(-shifts[k])) if len(shifts[k]) else 0.0 for k in kinds)
-        max_shift[tier] = max(worst, 0.0)
-        tau[tier] = max(TAU_MIN, RHO * max_shift[tier])
+        worst = np.max(np.stack([-shifts[k] for k in kinds]), axis=0)  # per position, the largest pull
+        max_shift[tier] = float(max(worst.max(), 0.0))
+        flips = RHO * worst > margins
+        best = None
+        for t in TAU_GRID:
+            high = margins > t
+            h = float(high.mean())
+            if h < MIN_HIGH_SHARE:
+                break
+            p = clopper_pearson_upper(int((flips & high).sum()), int(high.sum()))
+            if best is None or p < best[0]:
+                best = (p, t, h)
+        if best is None:  # hardly any confident position: the greedy test cannot speak under this tier
+            best = (1.0, TAU_GRID[-1], float((margins > TAU_GRID[-1]).mean()))
+        rate[tier], tau[tier], share[tier] = best
     return Calibration(
         tau,
         max_shift,
-        positions,
-        clopper_pearson_upper(0, positions),
-        pooled_rms,
-        pooled_rms_generated,
+        n,
+        rate,
+        share,
+        {k: float(v) for k, v in raw["rms_text"].items()},
+        {k: float(v) for k, v in raw["rms_generated"].items()},
         RHO,
         {t: list(k) for t, k in TIERS.items()},
     )
@@ -291,7 +320,9 @@ class LocalReference(BaseReference):
 
         return pool.draw(kind, seed, n, chat=chat)
 
-    def copy_items(self, seed: int, index: int, must_include: tuple[str, ...], *, chat: bool = False) -> tuple[str, ...]:
+    def copy_items(
+        self, seed: int, index: int, must_include: tuple[str, ...], *, chat: bool = False
+    ) -> tuple[str, ...]:
         from harness.fingerprint import pool
 
         return pool.copy_items(pool._rng("copy", seed, index), must_include)
@@ -476,7 +507,7 @@ class LocalReference(BaseReference):
     def calibration(self) -> Calibration:
         from harness.fingerprint import pool
 
-        key = f"calibration-v{CALIBRATION_VERSION}-{CALIBRATION_SEED}"
+        key = f"calibration-raw-v{CALIBRATION_VERSION}-{CALIBRATION_SEED}"
 
         def compute() -> dict[str, Any]:
             from harness.fingerprint.numerics import VARIANTS, numerics_variant
@@ -494,13 +525,15 @@ class LocalReference(BaseReference):
                     starts.append(len(p))
             ref = self._forward(seqs, self.model)
             top1 = [r["top1"] for r in ref]
-            shifts: dict[str, np.ndarray] = {}
+            shifts: dict[str, list[float]] = {}
             rms_text: dict[str, float] = {}
             rms_gen: dict[str, float] = {}
             for kind in VARIANTS:
                 with numerics_variant(self.model, kind) as m:
                     var = self._forward(seqs, m, ref_top1=top1)
-                shifts[kind] = np.concatenate([v["gap"] - r["margin"] for v, r in zip(var, ref, strict=True)])
+                shifts[kind] = [
+                    round(float(x), 4) for v, r in zip(var, ref, strict=True) for x in v["gap"] - r["margin"]
+                ]
                 ds = [v["obs"] - r["obs"] for v, r in zip(var, ref, strict=True)]
                 text_d = np.concatenate(ds[:n_texts])
                 gen_d = np.concatenate(
@@ -508,10 +541,10 @@ class LocalReference(BaseReference):
                 )
                 rms_text[kind] = float(np.sqrt(np.mean(text_d**2)))
                 rms_gen[kind] = float(np.sqrt(np.mean(gen_d**2))) if len(gen_d) else rms_text[kind]
-            positions = int(sum(len(s) for s in seqs))
-            return calibration_from_shifts(shifts, rms_text, rms_gen, positions).to_dict()
+            margins = [round(float(x), 4) for r in ref for x in r["margin"]]
+            return {"margins": margins, "shifts": shifts, "rms_text": rms_text, "rms_generated": rms_gen}
 
-        return Calibration.from_dict(self._cached(key, compute))
+        return calibration_from_raw(self._cached(key, compute))
 
 
 def _token_texts(tokenizer: Any, ids: list[int]) -> list[str]:

@@ -86,8 +86,8 @@ def render_markdown(record: dict[str, Any]) -> str:
             "",
             "## Calibration (honest numerics of the reference)",
             "",
-            f"- margin threshold tau per tier: {md_escape(cal.get('tau'))}; per-position flip bound "
-            f"{_num(cal.get('p_pos'))} from {cal.get('positions')} positions",
+            f"- margin threshold tau per tier: {md_escape(cal.get('tau'))}; honest flip bound at a token "
+            f"above tau: {md_escape(cal.get('flip_rate'))} ({cal.get('positions')} calibration positions)",
             f"- RMS log-probability difference per variant: {md_escape(cal.get('pooled_rms'))}",
         ]
     if record.get("skipped"):

@@ -31,7 +31,7 @@ from harness.fingerprint.client import (
     EndpointUnsupported,
     MalformedResponse,
 )
-from harness.fingerprint.defaults import DEFAULT_ALPHA, DEFAULT_BUDGET, DEFAULT_TOLERANCE
+from harness.fingerprint.defaults import DEFAULT_ALPHA, DEFAULT_BUDGET, DEFAULT_MATCH_TIER, DEFAULT_TOLERANCE
 from harness.fingerprint.evalues import betting_eprocess, detectable_rate, threshold
 from harness.fingerprint.evidence import Evidence, format_e, rnd_tree
 from harness.fingerprint.family import KINDS, ApiCapabilities, plan_family
@@ -185,7 +185,7 @@ def _row(
     )
 
 
-def _logprob_bound(n: int, weight: float, alpha: float, rho: float) -> str | None:
+def _logprob_bound(n: int, weight: float, alpha: float, rho: float, band: float) -> str | None:
     """The RMS shift (as a multiple of the honest band) that n texts detect with certainty-equivalent
     constant evidence: the smallest constant Y whose e-process crosses the threshold."""
     if n == 0 or weight <= 0:
@@ -200,7 +200,10 @@ def _logprob_bound(n: int, weight: float, alpha: float, rho: float) -> str | Non
             hi = mid
         else:
             lo = mid
-    return f"an RMS log-probability shift >= {rho * math.sqrt(hi):.2g}x the honest band on every text"
+    return (
+        f"an RMS log-probability shift >= {rho * math.sqrt(hi) * band:.2g} nats per token on every text "
+        f"({rho * math.sqrt(hi):.2g}x the honest band {band:.2g} of the match tier)"
+    )
 
 
 class _Run:
@@ -333,21 +336,25 @@ class _Run:
         obs = self._greedy_obs()
         tiers = {}
         for tier in TIERS:
-            a = greedy.analyse(obs, cal.tau[tier], cal.p_pos)
+            a = greedy.analyse(obs, cal.tau[tier], cal.flip_rate[tier])
             tiers[tier] = {"e_value": a.e.sup, "departures": a.departures, "tau": cal.tau[tier]}
-        a = greedy.analyse(obs, cal.tau[self.tolerance], cal.p_pos)
+        a = greedy.analyse(obs, cal.tau[self.tolerance], cal.flip_rate[self.tolerance])
         req, tok = self.cost("greedy_tokens")
         kind = "relay" if a.departures and sum(a.vendor_departures.values()) == a.departures else "weights"
         n_info = len(a.ys)
-        n_high = sorted(o.n_high for o in a.outcomes if o.informative)
+        sorted(o.n_high for o in a.outcomes if o.informative)
         bound = None
-        if n_info:
-            q0 = 1.0 / (n_high[len(n_high) // 2] * cal.p_pos)
-            q = detectable_rate(n_info, min(1.0, 1 / q0), threshold(weight, self.alpha))
+        mt = self.match_tier
+        m = greedy.analyse(obs, cal.tau[mt], cal.flip_rate[mt])
+        m_high = sorted(o.n_high for o in m.outcomes if o.informative)
+        if m_high:
+            null = min(1.0, m_high[len(m_high) // 2] * cal.flip_rate[mt])
+            q = detectable_rate(len(m.ys), null, threshold(weight, self.alpha))
             if q is not None:
                 bound = (
                     f"a substitute whose greedy continuation departs from the reference's at a token with margin "
-                    f"> {cal.tau[self.tolerance]:.2g} nats in >= {q:.0%} of prompts"
+                    f"> {cal.tau[mt]:.2g} nats in >= {q:.0%} of prompts ({len(m.ys)} prompts tested against "
+                    f"{mt} numerics)"
                 )
         deps = [
             {"prompt": o.key, "token": x.divergence_token, "margin": x.margin, "word": x.word}
@@ -359,7 +366,7 @@ class _Run:
             weight,
             f"greedy continuations ({greedy.MAX_NEW} tokens) of {len(obs)} pool prompts vs the reference's "
             f"greedy path; departures count at margins > tau = {cal.tau[self.tolerance]:.3g} nats "
-            f"({self.tolerance} tolerance), per-position flip bound {cal.p_pos:.2g}",
+            f"({self.tolerance} tolerance), honest flip bound {cal.flip_rate[self.tolerance]:.2g} per such token",
             f"{a.departures} high-margin departures in {n_info} informative prompts "
             f"({a.any_departures} departures anywhere, near-ties included)",
             a.ys,
@@ -378,7 +385,9 @@ class _Run:
 
     def _filter_row(self, weight: float) -> Evidence:
         cal = self.cal
-        a = greedy.analyse(self.s.copies, cal.tau[self.tolerance], cal.p_pos, vendor_only=True)
+        a = greedy.analyse(
+            self.s.copies, cal.tau[self.tolerance], cal.flip_rate[self.tolerance], vendor_only=True
+        )
         req, tok = self.cost("output_filter")
         n_info = len(a.ys)
         dropped = greedy.dropped_names(self.s.copies, cal.tau[self.tolerance])
@@ -453,7 +462,7 @@ class _Run:
             complete,
             requests=req,
             tokens=tok,
-            bound=_logprob_bound(len(ys), weight, self.alpha, cal.rho),
+            bound=_logprob_bound(len(ys), weight, self.alpha, cal.rho, cal.band(self.match_tier, generated)),
             details={
                 "identical": identical,
                 "tiers": tiers,
@@ -521,7 +530,7 @@ def _schedule(run: _Run) -> list[tuple[str, Callable[[], None]]]:
                     s.greedy_repeat = greedy.GreedyObservation(
                         it.key, it.text, again.text, again.finish_reason, path
                     )
-                    if _departs_at_high_margin(obs, s.greedy_repeat, run.cal.tau["16bit"]):
+                    if _departs_at_high_margin(obs, s.greedy_repeat, run.cal.tau[run.tolerance]):
                         s.notes["greedy_tokens"] = (
                             "two identical requests at temperature 0 were answered differently at a confident "
                             "token: the endpoint does not decode greedily, so its greedy outputs are not tested"
@@ -630,6 +639,7 @@ def run_fingerprint(
     alpha: float = DEFAULT_ALPHA,
     transport: httpx.BaseTransport | None = None,
     tolerance: str = DEFAULT_TOLERANCE,
+    match_tier: str = DEFAULT_MATCH_TIER,
 ) -> dict[str, Any]:
     """Fingerprint ``endpoint`` (an OpenAI-compatible ``.../v1`` root) serving ``model`` against ``reference``.
 
@@ -645,6 +655,10 @@ def run_fingerprint(
         raise ValueError(f"alpha must be in (0, 0.5), got {alpha}")
     if tolerance not in TIERS:
         raise ValueError(f"--tolerance must be one of {', '.join(TIERS)}, got {tolerance!r}")
+    order = list(TIERS)
+    match_tier = order[min(order.index(match_tier), order.index(tolerance))] if match_tier in TIERS else ""
+    if not match_tier:
+        raise ValueError(f"match tier must be one of {', '.join(TIERS)}")
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
     out_dir = Path(out_dir)
@@ -653,7 +667,9 @@ def run_fingerprint(
     client = Client(endpoint, model, api_key_env=api_key_env, budget=budget, transport=transport)
     bar = _Progress(progress, budget)
     client.on_request = bar.update
-    run = _Run(client, ref, alpha=alpha, seed=seed, tolerance=tolerance, report=bar.note)
+    run = _Run(
+        client, ref, alpha=alpha, seed=seed, tolerance=tolerance, match_tier=match_tier, report=bar.note
+    )
     error: str | None = None
     try:
         with bar:
@@ -750,6 +766,7 @@ def _record(
             "chat": chat,
             "alpha": run.alpha,
             "tolerance": run.tolerance,
+            "match_tier": run.match_tier,
             "pool_version": pool.POOL_VERSION,
         },
         "capabilities": run.caps,
@@ -795,7 +812,7 @@ def _record(
     reason = run.open_reason
     if not reason and not run.ref.can_generate:
         reason = "the reference has only a tokenizer, so no test could compare weights"
-    v = decide(rows, alpha=run.alpha, reason_if_open=reason)
+    v = decide(rows, alpha=run.alpha, reason_if_open=reason, match_tier=run.match_tier)
     relation = v.weights_relation
     if v.verdict == "match" and relation != "identical":
         relation = numerics_relation(rows, alpha=run.alpha, tolerance=run.tolerance)

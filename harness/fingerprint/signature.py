@@ -57,7 +57,9 @@ def write_signature(
 
     ref = load_reference(reference)
     if getattr(ref, "kind", "") != "local" or not ref.has_weights:
-        raise ReferenceError(f"--reference {reference}: a signature needs a transformers directory with weights")
+        raise ReferenceError(
+            f"--reference {reference}: a signature needs a transformers directory with weights"
+        )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _copy_tokenizer(ref.path, out)
@@ -139,9 +141,13 @@ class SignatureReference(BaseReference):
             with gzip.open(path / SIGNATURE_FILE, "rt", encoding="utf-8") as fh:
                 payload = json.load(fh)
         except (OSError, json.JSONDecodeError) as e:
-            raise ReferenceError(f"--reference {label}: {path / SIGNATURE_FILE} is not a readable signature: {e}") from e
+            raise ReferenceError(
+                f"--reference {label}: {path / SIGNATURE_FILE} is not a readable signature: {e}"
+            ) from e
         if payload.get("schema") != "harness.fingerprint.signature":
-            raise ReferenceError(f"--reference {label}: {path / SIGNATURE_FILE} is not a fingerprint signature")
+            raise ReferenceError(
+                f"--reference {label}: {path / SIGNATURE_FILE} is not a fingerprint signature"
+            )
         if payload.get("pool_version") != pool.POOL_VERSION:
             raise ReferenceError(
                 f"--reference {label}: the signature was made with probe pool v{payload.get('pool_version')}, "
@@ -170,7 +176,9 @@ class SignatureReference(BaseReference):
     def greedy(self, prompt_ids: list[int], max_new: int) -> GreedyPath:
         got = self.payload["greedy"].get(_digest_ids(list(prompt_ids), max_new))
         if got is None:
-            raise ReferenceError(f"--reference {self.label}: the signature holds no greedy path for this prompt")
+            raise ReferenceError(
+                f"--reference {self.label}: the signature holds no greedy path for this prompt"
+            )
         return GreedyPath.from_dict(got)
 
     # ------------------------------------------------------------------------ drawing ----
@@ -184,11 +192,13 @@ class SignatureReference(BaseReference):
         random.Random(f"{seed}:{name}").shuffle(keys)
         out = []
         for key in keys[:n]:
-            k, s, i = key.rsplit(":", 2)
+            _k, s, i = key.rsplit(":", 2)
             out.append(pool.Item(kind, int(s), int(i), self.payload["texts"][key]))
         return out
 
-    def copy_items(self, seed: int, index: int, must_include: tuple[str, ...], *, chat: bool = False) -> tuple[str, ...]:
+    def copy_items(
+        self, seed: int, index: int, must_include: tuple[str, ...], *, chat: bool = False
+    ) -> tuple[str, ...]:
         """A stored copy list, preferring one that names ``must_include`` (adaptive confirmation)."""
         name = "copy_chat" if chat else "copy"
         keys = list(self.payload["index"].get(name) or [])

@@ -2,9 +2,13 @@
 
 * ``mismatch`` iff some test of the family has ``e_value >= 1 / (weight * alpha)``. Family-wise error
   <= alpha under any dependence and any stopping time (Ville + union bound); monotone in every e-value.
-* ``match`` iff nothing rejected and every test of the family ran its planned sample (``complete``),
-  including at least one weights-level test; the rows' ``bound`` says what a match could have missed.
-* ``inconclusive`` otherwise, with the reason.
+* ``match`` iff nothing rejected, every test of the family ran its planned sample (``complete``),
+  including at least one weights-level test, and the weights-level tests do not reject even the
+  narrower null of ``match_tier`` numerics (default 8-bit); the rows' ``bound`` says what a match could
+  have missed.
+* ``inconclusive`` otherwise, with the reason: in particular an endpoint beyond ``match_tier`` numerics
+  but within the tolerance (a 4-bit quantisation of the claimed weights, or a change of that size) is
+  neither accused nor cleared.
 
 ``weights_relation``: ``different weights`` when a tokenizer or weights-level test rejected, ``relay
 rewrites text`` when only relay tests did; for a match ``identical`` or ``same weights within the
@@ -52,7 +56,9 @@ def family_p_value(rows: Sequence[Evidence]) -> float:
     return min(ps, default=1.0)
 
 
-def decide(rows: Sequence[Evidence], *, alpha: float, reason_if_open: str = "") -> Verdict:
+def decide(
+    rows: Sequence[Evidence], *, alpha: float, reason_if_open: str = "", match_tier: str = "8bit"
+) -> Verdict:
     """The verdict from evidence rows alone (no model, no network)."""
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
@@ -81,7 +87,19 @@ def decide(rows: Sequence[Evidence], *, alpha: float, reason_if_open: str = "") 
         )
     weights_rows = [r for r in family if r.kind == "weights"]
     incomplete = [r.name for r in family if not r.complete]
-    if weights_rows and not incomplete:
+    beyond = [
+        r.name
+        for r in weights_rows
+        if float((r.details.get("tiers") or {}).get(match_tier, {}).get("e_value", 1.0))
+        >= threshold(r.weight, alpha)
+    ]
+    if weights_rows and not incomplete and beyond and not reason_if_open:
+        reason_if_open = (
+            f"the endpoint's outputs are further from the claimed weights than {match_tier} numerics allow "
+            f"({', '.join(beyond)} reject that narrower null) but within the tolerance: a quantised serving "
+            "of the claimed weights or changed weights of that size, which this reference cannot tell apart"
+        )
+    if weights_rows and not incomplete and not beyond:
         lp = next((r for r in weights_rows if r.name == "token_logprobs"), None)
         relation = IDENTICAL if lp is not None and lp.details.get("identical") else WITHIN_BAND
         return Verdict("match", 0.95, relation, _headline_match(family, relation), p)
@@ -95,7 +113,9 @@ def decide(rows: Sequence[Evidence], *, alpha: float, reason_if_open: str = "") 
     return Verdict(
         "inconclusive",
         1 - p,
-        UNKNOWN,
+        f"quantised or changed weights (beyond {match_tier} numerics)"
+        if beyond and not incomplete
+        else UNKNOWN,
         f"Inconclusive: {reason_if_open}; no test reached its threshold (family p = {p:.3g}).",
         p,
     )

@@ -64,8 +64,8 @@ def test_power_against_a_clear_alternative():
 @given(st.lists(st.floats(min_value=0, max_value=50), max_size=20), st.floats(min_value=0, max_value=50))
 def test_a_larger_observation_never_lowers_the_evidence(ys, extra):
     """Monotone: raising any observation raises every component's wealth, so E and its sup."""
-    base = betting_eprocess(ys + [extra])
-    more = betting_eprocess(ys + [extra + 1.0])
+    base = betting_eprocess([*ys, extra])
+    more = betting_eprocess([*ys, extra + 1.0])
     assert more.final >= base.final - 1e-12 and more.sup >= base.sup - 1e-12
 
 
@@ -82,4 +82,4 @@ def test_threshold_and_detectable_rate():
 def test_clopper_pearson_upper_matches_the_rule_of_three():
     assert clopper_pearson_upper(0, 3000) == pytest.approx(1 - 0.05 ** (1 / 3000), rel=1e-6)
     assert clopper_pearson_upper(0, 0) == 1.0
-    assert LAMBDAS == tuple(sorted(LAMBDAS)) and max(LAMBDAS) < 1
+    assert tuple(sorted(LAMBDAS)) == LAMBDAS and max(LAMBDAS) < 1

@@ -15,7 +15,9 @@ ALPHA = 0.01
 
 
 def row(name, kind, weight, e, complete=True, **details):
-    return Evidence(name, kind, "m", "s", weight=weight, e_value=e, e_final=e, n=8, complete=complete, details=details)
+    return Evidence(
+        name, kind, "m", "s", weight=weight, e_value=e, e_final=e, n=8, complete=complete, details=details
+    )
 
 
 def full_family(e=None, complete=True):
@@ -107,7 +109,10 @@ def test_decide_is_monotone_in_every_e_value(es, which, factor):
 
 
 def test_informational_rows_never_decide():
-    rows = full_family() + [Evidence("identity_answer", "info", "m", "s", weight=0.0, e_value=1e12)]
+    rows = [
+        *full_family(),
+        Evidence("identity_answer", "info", "m", "s", weight=0.0, e_value=1000000000000.0),
+    ]
     assert decide(rows, alpha=ALPHA).verdict == "match"
 
 
@@ -115,9 +120,23 @@ def test_numerics_relation_reports_the_narrowest_tier_not_rejected():
     rows = full_family()
     for r in rows:
         if r.kind == "weights":
-            r.details["tiers"] = {"16bit": {"e_value": 1e9}, "8bit": {"e_value": 1.0}, "4bit": {"e_value": 1.0}}
+            r.details["tiers"] = {
+                "16bit": {"e_value": 1e9},
+                "8bit": {"e_value": 1.0},
+                "4bit": {"e_value": 1.0},
+            }
     assert numerics_relation(rows, alpha=ALPHA, tolerance="4bit") == "same weights within 8bit numerics"
     for r in rows:
         if r.kind == "weights":
             r.details["tiers"]["16bit"]["e_value"] = 1.0
     assert numerics_relation(rows, alpha=ALPHA, tolerance="4bit") == "same weights within 16bit numerics"
+
+
+def test_beyond_the_match_tier_but_within_tolerance_is_inconclusive_not_an_accusation():
+    rows = full_family()
+    for r in rows:
+        if r.kind == "weights":
+            r.details["tiers"] = {"16bit": {"e_value": 1e9}, "8bit": {"e_value": 1e9}, "4bit": {"e_value": 1.0}}
+    v = decide(rows, alpha=ALPHA, match_tier="8bit")
+    assert v.verdict == "inconclusive" and "8bit" in v.weights_relation
+    assert decide(rows, alpha=ALPHA, match_tier="4bit").verdict == "match"

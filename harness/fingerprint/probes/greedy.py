@@ -6,9 +6,10 @@ Verification Despite Nondeterminism", used here at temperature 0). For each prom
 character where the endpoint's text departs from the reference's (``textcompare.first_divergence``,
 after honest normalisation) and the reference token covering it. The departure counts (``X = 1``) only
 where the reference's margin exceeds the calibrated threshold ``tau``; under H0 its probability is at
-most ``n_high * p_pos`` (``n_high``: positions of the reference's path with margin above ``tau``, known
-before the request), so ``Y = X / (n_high p_pos)`` has mean at most 1. Prompts with ``n_high = 0``
-cannot show anything and are not counted.
+most ``n_high * flip_rate`` (``n_high``: positions of the reference's path with margin above ``tau``,
+known before the request; ``flip_rate``: the calibrated bound on an honest flip at such a position),
+so ``Y = X / (n_high flip_rate)`` has mean at most 1. Prompts with ``n_high = 0`` cannot show anything
+and are not counted.
 
 ``output_filter`` uses copy lists that name AI vendors and models: ``X = 1`` only when the departure is
 at a high-margin token that starts a vendor name in the reference's copy (``n_v`` such positions), the
@@ -70,7 +71,9 @@ def vendor_starts(path: GreedyPath) -> set[int]:
         prev = text[: start + (len(text[start:]) - len(text[start:].lstrip(" ")))]
         if prev and (prev[-1].isalnum() or prev[-1] == "-"):
             continue  # inside a word
-        starts_name = any(rest.startswith(w) and not rest[len(w) : len(w) + 1].isalnum() for w in VENDOR_WORDS)
+        starts_name = any(
+            rest.startswith(w) and not rest[len(w) : len(w) + 1].isalnum() for w in VENDOR_WORDS
+        )
         if starts_name and path.token_texts[i].strip():  # a whitespace-only token does not start the name
             out.add(i)
     return out
@@ -125,7 +128,7 @@ class GreedyAnalysis:
 
 
 def analyse(
-    observations: list[GreedyObservation], tau: float, p_pos: float, *, vendor_only: bool = False
+    observations: list[GreedyObservation], tau: float, flip_rate: float, *, vendor_only: bool = False
 ) -> GreedyAnalysis:
     ys: list[float] = []
     outs: list[GreedyOutcome] = []
@@ -137,7 +140,7 @@ def analyse(
         any_dep += o.divergence_token is not None
         if not o.informative:
             continue
-        ys.append((1.0 / (o.n_high * p_pos)) if o.x else 0.0)
+        ys.append(min(1.0, o.n_high * flip_rate) ** -1 if o.x else 0.0)
         if o.x and o.vendor and o.word:
             vendor_words[o.word] = vendor_words.get(o.word, 0) + 1
     a = GreedyAnalysis(ys, outs, sum(o.x for o in outs), any_dep, vendor_words)
