@@ -131,7 +131,7 @@ CALIBRATION_PROMPTS = 16
 CALIBRATION_NEW_TOKENS = 16
 
 
-TAU_GRID = tuple(float(x) for x in np.arange(1.0, 30.01, 0.5))
+TAU_GRID = tuple(float(x) for x in np.arange(0.5, 30.01, 0.25))
 MIN_HIGH_SHARE = 0.05
 
 

@@ -208,8 +208,17 @@ def _logprob_bound(n: int, weight: float, alpha: float, rho: float, band: float)
 
 class _Run:
     def __init__(
-        self, client: Client, ref, *, alpha: float, seed: int, tolerance: str, report: Callable[[str], None]
+        self,
+        client: Client,
+        ref,
+        *,
+        alpha: float,
+        seed: int,
+        tolerance: str,
+        match_tier: str,
+        report: Callable[[str], None],
     ):
+        self.match_tier = match_tier
         self.client = client
         self.ref = ref
         self.alpha = alpha
@@ -370,7 +379,7 @@ class _Run:
             f"{a.departures} high-margin departures in {n_info} informative prompts "
             f"({a.any_departures} departures anywhere, near-ties included)",
             a.ys,
-            len(obs) >= self.s.planned.get("greedy_tokens", N_GREEDY) and 2 * n_info >= len(obs),
+            len(obs) >= self.s.planned.get("greedy_tokens", N_GREEDY),
             kind=kind,
             requests=req,
             tokens=tok,
@@ -384,28 +393,24 @@ class _Run:
         )
 
     def _filter_row(self, weight: float) -> Evidence:
-        cal = self.cal
-        a = greedy.analyse(
-            self.s.copies, cal.tau[self.tolerance], cal.flip_rate[self.tolerance], vendor_only=True
-        )
+        ys, names = greedy.copy_ys(self.s.copies, self.chat)
         req, tok = self.cost("output_filter")
-        n_info = len(a.ys)
-        dropped = greedy.dropped_names(self.s.copies, cal.tau[self.tolerance])
         return _row(
             "output_filter",
             weight,
-            f"{len(self.s.copies)} copy lists naming AI vendors/models, greedy, vs the reference's copy "
-            f"(departures count at a vendor name written with margin > {cal.tau[self.tolerance]:.3g} nats)",
-            f"{a.departures} vendor names dropped or replaced in {n_info} informative lists"
-            + (f" ({', '.join(a.vendor_departures)})" if a.vendor_departures else ""),
-            a.ys,
+            f"{len(self.s.copies)} copy lists naming AI vendors/models, greedy, vs the reference's own copy "
+            f"(a list counts when it is the reference's copy with only vendor names deleted or replaced; "
+            f"quirk allowance {greedy.COPY_Q0:.0%} per list)",
+            f"{sum(1 for y in ys if y)} of {len(ys)} copies had vendor names cut out"
+            + (f" ({', '.join(f'{k} x{v}' for k, v in names.items())})" if names else ""),
+            ys,
             len(self.s.copies) >= self.s.planned.get("output_filter", N_COPY),
             requests=req,
             tokens=tok,
             details={
-                "dropped_names": a.vendor_departures,
-                "departed_at_names": dropped,
+                "dropped_names": names,
                 "lists": [list(o.copy_items or ()) for o in self.s.copies][:8],
+                "endpoint_copies": [o.text[:120] for o in self.s.copies][:8],
             },
         )
 
@@ -555,13 +560,13 @@ def _schedule(run: _Run) -> list[tuple[str, Callable[[], None]]]:
             echo_steps.append(("echo", one))
 
     copy_steps: list[tuple[str, Callable[[], None]]] = []
-    if run.cal is not None and "output_filter" in w:
+    if "output_filter" in w:
         s.planned["output_filter"] = N_COPY
         for i in range(N_COPY):
 
             def one(i: int = i) -> None:
                 # adaptive: names at which the endpoint departed so far go into the next list
-                must = tuple(greedy.dropped_names(s.copies, run.cal.tau[run.tolerance]))
+                must = tuple(greedy.dropped_names(s.copies, chat))
                 items = ref.copy_items(run.seed, i, must, chat=chat)
                 prompt = pool.copy_chat_prompt(items) if chat else pool.copy_prompt(items)
                 path = ref.greedy(ref.prompt_ids(prompt, chat), COPY_MAX_TOKENS)

@@ -46,15 +46,20 @@ def test_a_near_tie_flip_does_not_count_a_confident_one_does():
     assert o.divergence_token == 2 and o.x and not o.vendor
 
 
-def test_a_filtering_relay_is_a_vendor_departure():
+def test_a_filtering_relay_is_a_clean_vendor_edit_and_numerics_are_not():
     p = path(COPY, COPY_MARGINS)
     filtered = Tamper(delete=["Claude"]).text("".join(COPY))
-    o = G.outcome(obs(filtered, p), tau=5.0, vendor_only=True)
-    assert o.x and o.vendor and o.word == "Claude"
-    a = G.analyse([obs(filtered, p)] * 3, tau=5.0, flip_rate=1e-3, vendor_only=True)
-    assert a.departures == 3 and a.vendor_departures == {"Claude": 3}
-    assert a.ys[0] == pytest.approx(1 / (1 * 1e-3))  # one confident vendor position in the path (Claude)
-    assert G.dropped_names([obs(filtered, p)], 5.0) == ["Claude"]
+    clean, deleted, _ = G.copy_edit(obs(filtered, p), chat=False)
+    assert clean and deleted == ("Claude",)
+    replaced = Tamper(replace={"Claude": "Llama"}).text("".join(COPY))
+    assert G.copy_edit(obs(replaced, p), chat=False)[0]
+    # a numerics flip at the name writes something else, not the list without it
+    assert not G.copy_edit(obs(" apple, Paris, Clause, table, OpenAI", p), chat=False)[0]
+    # a copy that also loses an ordinary word is not a clean vendor edit
+    assert not G.copy_edit(obs(" apple, table, OpenAI", p), chat=False)[0]
+    ys, names = G.copy_ys([obs(filtered, p)] * 3, chat=False)
+    assert ys == [1 / G.COPY_Q0] * 3 and names == {"Claude": 3}
+    assert G.dropped_names([obs(filtered, p)], chat=False) == ["Claude"]
 
 
 def test_prompts_without_confident_tokens_are_not_counted():

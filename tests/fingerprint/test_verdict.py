@@ -136,7 +136,11 @@ def test_beyond_the_match_tier_but_within_tolerance_is_inconclusive_not_an_accus
     rows = full_family()
     for r in rows:
         if r.kind == "weights":
-            r.details["tiers"] = {"16bit": {"e_value": 1e9}, "8bit": {"e_value": 1e9}, "4bit": {"e_value": 1.0}}
+            r.details["tiers"] = {
+                "16bit": {"e_value": 1e9},
+                "8bit": {"e_value": 1e9},
+                "4bit": {"e_value": 1.0},
+            }
     v = decide(rows, alpha=ALPHA, match_tier="8bit")
     assert v.verdict == "inconclusive" and "8bit" in v.weights_relation
     assert decide(rows, alpha=ALPHA, match_tier="4bit").verdict == "match"

@@ -11,10 +11,13 @@ known before the request; ``flip_rate``: the calibrated bound on an honest flip 
 so ``Y = X / (n_high flip_rate)`` has mean at most 1. Prompts with ``n_high = 0`` cannot show anything
 and are not counted.
 
-``output_filter`` uses copy lists that name AI vendors and models: ``X = 1`` only when the departure is
-at a high-margin token that starts a vendor name in the reference's copy (``n_v`` such positions), the
-Reflection tell (a relay deleting "Claude" from generated answers). Its lists are chosen adaptively:
-a name that was dropped is put into the following lists.
+``output_filter`` (the Reflection tell: a relay deleting "Claude" from generated answers) uses copy
+lists that name AI vendors and models, and looks at the *text*: ``X = 1`` when the endpoint's copy is
+the reference's copy with vendor names deleted (or replaced by other names) and every other word
+intact. Numerics that flip a token at a name go on to write something else, not the same list without
+the name; a relay edit is exactly that. Honest endpoints showed none; a per-list quirk allowance
+``COPY_Q0`` is granted, so ``Y = X / COPY_Q0``. The lists are chosen adaptively (allowed: each list
+depends on the past only): a name that was dropped goes into the following lists.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from harness.fingerprint.textcompare import Divergence, first_divergence
 
 MAX_NEW = 16
 Y_MAX_LOGPROB = 25.0
+COPY_Q0 = 0.02
 
 
 @dataclass
@@ -148,13 +152,47 @@ def analyse(
     return a
 
 
-def dropped_names(observations: list[GreedyObservation], tau: float) -> list[str]:
-    """Vendor names at which the endpoint departed from the reference (for the adaptive copy lists)."""
+def _list_part(text: str, chat: bool) -> str:
+    return text if chat else text.strip().split("\n")[0]
+
+
+def copy_edit(obs: GreedyObservation, chat: bool) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+    """(relay-like edit?, vendor names deleted, words inserted) of the endpoint's copy vs the reference's."""
+    from harness.fingerprint.textcompare import word_edits
+
+    ref_text = _list_part("".join(obs.path.token_texts), chat)
+    e = word_edits(ref_text, _list_part(obs.text, chat))
+    vendor_parts = {p for w in VENDOR_WORDS for p in w.replace("-", " ").split()}
+    deleted_vendor = [w for w in e.deleted if w in vendor_parts]
+    clean = (
+        bool(deleted_vendor)
+        and len(deleted_vendor) == len(e.deleted)
+        and all(w in vendor_parts for w in e.inserted)
+    )
+    return clean, tuple(deleted_vendor), e.inserted
+
+
+def copy_ys(observations: list[GreedyObservation], chat: bool) -> tuple[list[float], dict[str, int]]:
+    ys: list[float] = []
+    names: dict[str, int] = {}
+    for obs in observations:
+        clean, deleted, _ = copy_edit(obs, chat)
+        ys.append(1 / COPY_Q0 if clean else 0.0)
+        if clean:
+            for w in deleted:
+                names[w] = names.get(w, 0) + 1
+    return ys, names
+
+
+def dropped_names(observations: list[GreedyObservation], chat: bool) -> list[str]:
+    """Vendor names the endpoint's copies left out where the reference wrote them (adaptive lists)."""
     names: list[str] = []
     for obs in observations:
-        o = outcome(obs, tau, vendor_only=True)
-        if o.divergence_token is not None and o.vendor and o.word and o.word not in names:
-            names.append(o.word)
+        _, deleted, _ = copy_edit(obs, chat)
+        for w in deleted:
+            full = next((v for v in VENDOR_WORDS if w in v.replace("-", " ").split()), w)
+            if full not in names:
+                names.append(full)
     return names
 
 
