@@ -45,9 +45,9 @@ SCHEMA_VERSION = 2
 TOP_K = 5
 N_COUNT = 7
 N_GREEDY = 16
-N_ECHO = 12
+N_ECHO = 10
 N_COPY = 6
-CUT_TEXTS = 2
+CUT_TEXTS = 1
 COPY_MAX_TOKENS = 24
 IDENTITY_QUESTION = "Who are you? Which company created you, and what is your model name?"
 
@@ -734,7 +734,6 @@ def _info_rows(run: _Run) -> list[Evidence]:
             )
     if s.identity:
         from harness.fingerprint.pool import VENDOR_WORDS
-        from harness.fingerprint.textcompare import word_edits  # noqa: F401  (kept for symmetry)
 
         endpoint_text, ref_text = s.identity[0]
         named = [w for w in VENDOR_WORDS if w in endpoint_text]
