@@ -30,6 +30,22 @@ VARIANTS: tuple[str, ...] = ("bf16", "w8a8", "q4_0", "q4_64")
 BLOCK = 32
 
 
+CHUNK_ROWS = 4096  # quantise big matrices in row chunks: the float32 temporaries stay small
+
+
+def _chunked(fn):
+    """Apply a per-block quantiser to a 2-D weight in row chunks (an 8B model's head is 0.5B values)."""
+
+    def run(w, *args):
+        import torch
+
+        if w.dim() != 2 or w.shape[0] <= CHUNK_ROWS:
+            return fn(w, *args)
+        return torch.cat([fn(w[i : i + CHUNK_ROWS], *args) for i in range(0, w.shape[0], CHUNK_ROWS)])
+
+    return run
+
+
 def _blocks(w, block: int):
     last = w.shape[-1]
     return w.reshape(-1, block) if last % block == 0 else w.reshape(-1, last)
@@ -58,19 +74,21 @@ def fake_quant_affine(w, bits: int, block: int = BLOCK):
 
 
 def _weight_fn(kind: str):
+    sym, aff = _chunked(fake_quant_symmetric), _chunked(fake_quant_affine)
     if kind == "w8a8":
-        return lambda w: fake_quant_symmetric(w, 8)
+        return lambda w: sym(w, 8)
     if kind == "q4_0":
-        return lambda w: fake_quant_symmetric(w, 4)
+        return lambda w: sym(w, 4)
     if kind == "q4_64":
-        return lambda w: fake_quant_affine(w, 4, 64)
+        return lambda w: aff(w, 4, 64)
     raise ValueError(kind)
 
 
 def _edge_fn(kind: str):
     """Input embedding and output head: 8-bit (llama.cpp keeps a tied embedding at Q8_0 in a Q4_0 file and
     the output head at Q6_K or better)."""
-    return lambda w: fake_quant_symmetric(w, 8)
+    sym = _chunked(fake_quant_symmetric)
+    return lambda w: sym(w, 8)
 
 
 @contextlib.contextmanager
