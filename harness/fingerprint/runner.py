@@ -346,7 +346,12 @@ class _Run:
         tiers = {}
         for tier in TIERS:
             a = greedy.analyse(obs, cal.tau[tier], cal.flip_rate[tier])
-            tiers[tier] = {"e_value": a.e.sup, "departures": a.departures, "tau": cal.tau[tier]}
+            tiers[tier] = {
+                "e_value": a.e.sup,
+                "mean_y": sum(a.ys) / len(a.ys) if a.ys else 0.0,
+                "departures": a.departures,
+                "tau": cal.tau[tier],
+            }
         a = greedy.analyse(obs, cal.tau[self.tolerance], cal.flip_rate[self.tolerance])
         req, tok = self.cost("greedy_tokens")
         kind = "relay" if a.departures and sum(a.vendor_departures.values()) == a.departures else "weights"
@@ -439,7 +444,11 @@ class _Run:
         for tier in TIERS:
             band = cal.band(tier, generated)
             ys = [y for _, d, _ in ds if (y := greedy.logprob_y(d, band, cal.rho)) is not None]
-            tiers[tier] = {"e_value": betting_eprocess(ys).sup, "band": band}
+            tiers[tier] = {
+                "e_value": betting_eprocess(ys).sup,
+                "mean_y": sum(ys) / len(ys) if ys else 0.0,
+                "band": band,
+            }
         band = cal.band(self.tolerance, generated)
         ys = [y for _, d, _ in ds if (y := greedy.logprob_y(d, band, cal.rho)) is not None]
         all_d = [x for _, d, _ in ds for x in d]

@@ -3,9 +3,9 @@
 * ``mismatch`` iff some test of the family has ``e_value >= 1 / (weight * alpha)``. Family-wise error
   <= alpha under any dependence and any stopping time (Ville + union bound); monotone in every e-value.
 * ``match`` iff nothing rejected, every test of the family ran its planned sample (``complete``),
-  including at least one weights-level test, and the weights-level tests do not reject even the
-  narrower null of ``match_tier`` numerics (default 8-bit); the rows' ``bound`` says what a match could
-  have missed.
+  including at least one weights-level test, and the weights-level tests place the endpoint within
+  ``match_tier`` numerics (default 8-bit): no rejection of that narrower null *and* its estimate (mean
+  Y) inside it; the rows' ``bound`` says what a match could have missed.
 * ``inconclusive`` otherwise, with the reason: in particular an endpoint beyond ``match_tier`` numerics
   but within the tolerance (a 4-bit quantisation of the claimed weights, or a change of that size) is
   neither accused nor cleared.
@@ -50,6 +50,16 @@ class Verdict:
     rejecting: list[str] = field(default_factory=list)
 
 
+def _beyond_tier(r: Evidence, tier: str, alpha: float) -> bool:
+    """Does a weights-level row place the endpoint beyond ``tier``: its e-process under that tier's null
+    reaches the row's threshold, or its estimate itself (the mean of its Y, which is at most 1 under the
+    tier's honest numerics) lies outside? A clearing verdict needs both inside, not only no rejection."""
+    t = (r.details.get("tiers") or {}).get(tier)
+    if t is None:
+        return False
+    return float(t.get("e_value", 1.0)) >= threshold(r.weight, alpha) or float(t.get("mean_y", 0.0)) > 1.0
+
+
 def family_p_value(rows: Sequence[Evidence]) -> float:
     """min_k min(1, 1 / (w_k e_k)) over the family's tests (1 when no test has evidence)."""
     ps = [1.0 if r.weight * r.e_value <= 1.0 else 1.0 / (r.weight * r.e_value) for r in rows if r.weight > 0]
@@ -87,16 +97,11 @@ def decide(
         )
     weights_rows = [r for r in family if r.kind == "weights"]
     incomplete = [r.name for r in family if not r.complete]
-    beyond = [
-        r.name
-        for r in weights_rows
-        if float((r.details.get("tiers") or {}).get(match_tier, {}).get("e_value", 1.0))
-        >= threshold(r.weight, alpha)
-    ]
+    beyond = [r.name for r in weights_rows if _beyond_tier(r, match_tier, alpha)]
     if weights_rows and not incomplete and beyond and not reason_if_open:
         reason_if_open = (
             f"the endpoint's outputs are further from the claimed weights than {match_tier} numerics allow "
-            f"({', '.join(beyond)} reject that narrower null) but within the tolerance: a quantised serving "
+            f"({', '.join(beyond)} place it outside that narrower null) but within the tolerance: a quantised serving "
             "of the claimed weights or changed weights of that size, which this reference cannot tell apart"
         )
     if weights_rows and not incomplete and not beyond:
@@ -157,11 +162,6 @@ def numerics_relation(rows: Sequence[Evidence], *, alpha: float, tolerance: str)
     """
     weights_rows = [r for r in rows if r.kind == "weights" and r.weight > 0 and "tiers" in r.details]
     for tier in TIER_ORDER:
-        if tier == tolerance:
-            return f"same weights within {tier} numerics"
-        if all(
-            float(r.details["tiers"].get(tier, {}).get("e_value", math.inf)) < threshold(r.weight, alpha)
-            for r in weights_rows
-        ):
+        if tier == tolerance or not any(_beyond_tier(r, tier, alpha) for r in weights_rows):
             return f"same weights within {tier} numerics"
     return WITHIN_BAND

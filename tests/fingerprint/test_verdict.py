@@ -144,3 +144,19 @@ def test_beyond_the_match_tier_but_within_tolerance_is_inconclusive_not_an_accus
     v = decide(rows, alpha=ALPHA, match_tier="8bit")
     assert v.verdict == "inconclusive" and "8bit" in v.weights_relation
     assert decide(rows, alpha=ALPHA, match_tier="4bit").verdict == "match"
+
+
+def test_an_estimate_outside_the_match_tier_prevents_a_match_without_a_rejection():
+    rows = full_family()
+    for r in rows:
+        if r.kind == "weights":
+            r.details["tiers"] = {
+                "8bit": {"e_value": 100.0, "mean_y": 2.1},
+                "4bit": {"e_value": 1.0, "mean_y": 0.1},
+            }
+    v = decide(rows, alpha=ALPHA, match_tier="8bit")
+    assert v.verdict == "inconclusive"
+    for r in rows:
+        if r.kind == "weights":
+            r.details["tiers"]["8bit"]["mean_y"] = 0.9
+    assert decide(rows, alpha=ALPHA, match_tier="8bit").verdict == "match"
