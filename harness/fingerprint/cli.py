@@ -72,10 +72,10 @@ def fingerprint(
     except ValueError as exc:  # bad arguments: reference, URL, key variable
         console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
         raise typer.Exit(2) from None
-    if record["status"] == "error":
+    if record["verdict"] is None:
         console.print(f"[bold red]error:[/bold red] {escape(record['headline'])}")
         console.print(f"details: {escape(str(out / 'fingerprint.json'))}")
-        raise typer.Exit(exit_code("error"))
+        raise typer.Exit(exit_code(record["status"]))
     table = Table(title="Evidence (reject when e-value >= threshold)", show_lines=False)
     for col in ("test", "kind", "e-value", "threshold", "statistic", "requests"):
         table.add_column(col, overflow="fold")

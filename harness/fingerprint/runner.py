@@ -40,6 +40,7 @@ from harness.fingerprint.reference import TIERS, load_reference
 from harness.fingerprint.report import json_safe, write_outputs
 from harness.fingerprint.responses import parse_chat, parse_completion
 from harness.fingerprint.verdict import CONFIDENCE_MEANING, decide, numerics_relation
+from harness.records.status import status_class
 
 SCHEMA_VERSION = 2
 TOP_K = 5
@@ -830,7 +831,7 @@ def _record(
     if v.verdict == "match" and relation != "identical":
         relation = numerics_relation(rows, alpha=run.alpha, tolerance=run.tolerance)
     return {
-        "status": v.verdict,
+        "status": status_class(v.verdict),
         "headline": v.headline,
         "verdict": v.verdict,
         "confidence": rnd_tree(v.confidence),

@@ -60,7 +60,7 @@ def _ev(rec: dict[str, Any], name: str) -> dict[str, Any]:
 
 def test_a_reference_itself_is_identical(tmp_path, reference_server):
     rec = _run(tmp_path, reference_server, "smollm2", "a_reference")
-    assert rec["verdict"] == "match" and rec["status"] == "match", rec["headline"]
+    assert rec["verdict"] == "match" and rec["status"] == "clean", rec["headline"]
     assert rec["weights_relation"] == "identical"
     lp = _ev(rec, "token_logprobs")
     assert lp["details"]["identical"] and lp["complete"]
@@ -87,12 +87,20 @@ def test_b_llama_cpp_serving_the_same_weights_is_not_accused(tmp_path, llama_cpp
     assert "numerics" in rec["weights_relation"]
 
 
-def test_c_perturbed_weights_are_different(tmp_path, perturbed_server):
+def test_c_perturbed_weights_are_not_cleared(tmp_path, perturbed_server):
+    """2% multiplicative weight noise moves each token's logprob by about 0.3 nats RMS: beyond 8-bit
+    numerics, far inside what llama.cpp's Q4_0 of the same weights does (about 1 nat). Under the default
+    tolerance (4-bit is honest) it is neither accused nor cleared; a buyer who pays for 16-bit serving
+    (``tolerance="16bit"``) gets a mismatch."""
     rec = _run(tmp_path, perturbed_server, "smollm2-perturbed", "c_perturbed_2pct")
-    assert rec["verdict"] == "mismatch" and rec["status"] == "mismatch", rec["headline"]
-    assert rec["weights_relation"] == "different weights"
-    assert set(rec["rejected_by"]) & {"greedy_tokens", "token_logprobs"}
-    assert _ev(rec, "tokenizer_counts")["e_value"] < 10  # same tokenizer: the weights decided it
+    assert rec["verdict"] == "inconclusive", rec["headline"]
+    assert rec["weights_relation"] == "quantised or changed weights (beyond 8bit numerics)"
+    strict = _run(
+        tmp_path, perturbed_server, "smollm2-perturbed", "c_perturbed_2pct_16bit", tolerance="16bit"
+    )
+    assert strict["verdict"] == "mismatch" and strict["weights_relation"] == "different weights"
+    assert "token_logprobs" in strict["rejected_by"]
+    assert _ev(strict, "tokenizer_counts")["e_value"] < 10  # same tokenizer: the weights decided it
 
 
 def test_d_different_model_and_tokenizer(tmp_path, tiny_server):
@@ -147,7 +155,8 @@ def test_zz_summary():
         "a_reference": "match",
         "b_bfloat16": "match",
         "b_llama_cpp_q4_1": "match",
-        "c_perturbed_2pct": "mismatch",
+        "c_perturbed_2pct": "inconclusive",
+        "c_perturbed_2pct_16bit": "mismatch",
         "d_tiny_other_tokenizer": "mismatch",
         "e_relay_deleting_claude": "mismatch",
         "f_relay_collapsing_whitespace": "match",
