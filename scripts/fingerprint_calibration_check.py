@@ -34,6 +34,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reference", default="smollm2")
     ap.add_argument("--gguf", action="append", default=[], help="NAME=PATH of a GGUF made from the reference")
+    ap.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        help="NAME=DIR of a transformers model (e.g. a fine-tune) to place",
+    )
     ap.add_argument("--texts", type=int, default=24)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None)
@@ -52,15 +58,28 @@ def main() -> None:
     seqs = [ref.encode(it.text) for it in pool.draw("natural", CALIBRATION_SEED, args.texts)]
     ref_rows = ref._forward(seqs, ref.model)
     results: dict[str, dict] = {"calibration": cal.to_dict(), "files": {}}
-    for spec in args.gguf:
-        name, path = spec.split("=", 1)
+
+    def gguf_rows(path):
         llm = llama_cpp.Llama(path, logits_all=True, n_threads=args.threads, n_ctx=1024, verbose=False)
-        ds, flips, highs = [], {t: 0 for t in TIERS}, {t: 0 for t in TIERS}
-        per_text_r2 = []
-        for s, r in zip(seqs, ref_rows, strict=True):
+        for s in seqs:
             llm.reset()
             llm.eval(s)
-            lp = torch.log_softmax(torch.tensor(np.array(llm.scores[: len(s)])).float(), dim=-1)
+            yield torch.log_softmax(torch.tensor(np.array(llm.scores[: len(s)])).float(), dim=-1)
+
+    def hf_rows(path):
+        from transformers import AutoModelForCausalLM
+
+        m = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+        with torch.inference_mode():
+            for s in seqs:
+                yield torch.log_softmax(m(input_ids=torch.tensor([s])).logits[0].float(), dim=-1)
+
+    specs = [(spec, gguf_rows) for spec in args.gguf] + [(spec, hf_rows) for spec in args.model]
+    for spec, rows_of in specs:
+        name, path = spec.split("=", 1)
+        ds, flips, highs = [], {t: 0 for t in TIERS}, {t: 0 for t in TIERS}
+        per_text_r2 = []
+        for s, r, lp in zip(seqs, ref_rows, rows_of(path), strict=True):
             obs = lp[:-1].gather(1, torch.tensor(s[1:])[:, None])[:, 0].double().numpy()
             d = obs - r["obs"]
             ds.append(d)
@@ -86,7 +105,6 @@ def main() -> None:
             }
         results["files"][name] = row
         print(name, json.dumps(row), flush=True)
-        del llm
     results["seconds"] = round(time.time() - t0, 1)
     results["cpu_seconds"] = round(_cpu_seconds() - c0, 1)
     print(f"wall {results['seconds']} s, CPU {results['cpu_seconds']} s")
