@@ -449,8 +449,10 @@ class LocalReference(BaseReference):
                     n = len(seqs[i])
                     lp = lps[row, :n]
                     top2 = torch.topk(lp, 2, dim=-1)
+                    obs = lp[:-1].gather(1, ids[row, 1:n, None].to(device))
                     res = {
-                        "obs": lp[:-1].gather(1, ids[row, 1:n, None].to(device))[:, 0].cpu().double().numpy(),
+                        "obs": obs[:, 0].cpu().double().numpy(),
+                        "rank": (lp[:-1] > obs).sum(dim=-1).cpu().numpy(),
                         "top1": top2.indices[:, 0].cpu().numpy(),
                         "margin": (top2.values[:, 0] - top2.values[:, 1]).cpu().double().numpy(),
                     }
@@ -464,8 +466,18 @@ class LocalReference(BaseReference):
         return out
 
     def token_logprobs(self, ids: list[int]) -> list[float]:
-        key = "lp-" + _digest_ids(ids)
-        return self._cached(key, lambda: self._forward([ids], self.model)[0]["obs"].tolist())
+        return self._scores(ids)["obs"]
+
+    def token_ranks(self, ids: list[int]) -> list[int]:
+        """Rank under the reference of each observed token (0 = its most likely token)."""
+        return self._scores(ids)["rank"]
+
+    def _scores(self, ids: list[int]) -> dict[str, list]:
+        def compute() -> dict[str, list]:
+            f = self._forward([ids], self.model)[0]
+            return {"obs": f["obs"].tolist(), "rank": [int(r) for r in f["rank"]]}
+
+        return self._cached("scores-" + _digest_ids(ids), compute)
 
     def greedy(self, prompt_ids: list[int], max_new: int) -> GreedyPath:
         key = "greedy-" + _digest_ids(prompt_ids, max_new)

@@ -233,7 +233,7 @@ class _Run:
         self.skipped: list[dict[str, str]] = []
         self.probe_seconds: dict[str, float] = {}
         self.open_reason = ""
-        self.echo_d: dict[str, tuple[list[float], str]] = {}
+        self.echo_d: dict[str, dict[str, list[float]]] = {}
 
     @property
     def chat(self) -> bool:
@@ -424,13 +424,15 @@ class _Run:
         """(key, d, alignment) per text or prompt that gave token logprobs; and whether they are generated."""
         out = []
         if self.caps.get("echo_logprobs"):
+            cands = []
             for o in self.s.echoes:
                 if o.key not in self.echo_d:
-                    got = echo.echo_d(self.ref, o)
-                    self.echo_d[o.key] = got if got is not None else ([], "unaligned")
-                d, how = self.echo_d[o.key]
-                if d:
-                    out.append((o.key, d, how))
+                    self.echo_d[o.key] = echo.echo_candidates(self.ref, o)
+                cands.append((o.key, self.echo_d[o.key]))
+            how = echo.choose_alignment([c for _, c in cands])
+            for key, c in cands:
+                if how is not None and len(c.get(how, [])) >= 2:
+                    out.append((key, c[how], how))
             return out, False
         for o in self._greedy_obs():
             d = greedy.common_prefix_d(o, self.ref)

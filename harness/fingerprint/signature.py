@@ -65,6 +65,7 @@ def write_signature(
     _copy_tokenizer(ref.path, out)
     cal = ref.calibration()
     lp: dict[str, list[float]] = {}
+    ranks: dict[str, list[int]] = {}
     paths: dict[str, dict[str, Any]] = {}
     index: dict[str, list[str]] = {}
     texts: dict[str, str] = {}
@@ -77,6 +78,7 @@ def write_signature(
         for it in pool.draw(kind, seed, items):
             ids = ref.encode(it.text)
             lp[_digest_ids(ids)] = [round(v, 5) for v in ref.token_logprobs(ids)]
+            ranks[_digest_ids(ids)] = ref.token_ranks(ids)
             index.setdefault(kind, []).append(it.key)
             texts[it.key] = it.text
         note(f"{kind}: {items} texts scored")
@@ -114,6 +116,7 @@ def write_signature(
         "index": index,
         "texts": texts,
         "token_logprobs": lp,
+        "token_ranks": ranks,
         "greedy": paths,
     }
     with gzip.open(out / SIGNATURE_FILE, "wt", encoding="utf-8") as fh:
@@ -169,6 +172,12 @@ class SignatureReference(BaseReference):
 
     def token_logprobs(self, ids: list[int]) -> list[float]:
         got = self.payload["token_logprobs"].get(_digest_ids(ids))
+        if got is None:
+            raise ReferenceError(f"--reference {self.label}: the signature holds no scores for this text")
+        return got
+
+    def token_ranks(self, ids: list[int]) -> list[int]:
+        got = self.payload.get("token_ranks", {}).get(_digest_ids(ids))
         if got is None:
             raise ReferenceError(f"--reference {self.label}: the signature holds no scores for this text")
         return got

@@ -54,3 +54,42 @@ def test_spare_echo_tampers_only_with_generated_text():
 )
 def test_tamper_deletes_whole_words_only(words, text, expected):
     assert Tamper(delete=words).text(text) == expected
+
+
+class FakeRef:
+    """Tokens are words; the reference's logprob of every token is -1.0 and its rank 0."""
+
+    special_token_texts: set[str] = set()
+
+    def __init__(self, text):
+        self.words = text.split(" ")
+        self.string_to_id = {w: i for i, w in enumerate(self.words)}
+
+    def encode(self, text):
+        return [self.string_to_id[w] for w in text.split(" ")]
+
+    def token_text(self, i):
+        return self.words[i]
+
+    def token_logprobs(self, ids):
+        return [-1.0] * (len(ids) - 1)
+
+    def token_ranks(self, ids):
+        return [0] * (len(ids) - 1)
+
+
+def test_alignment_standard_and_llama_cpp_shifted():
+    from harness.fingerprint.probes import echo as E
+
+    text = "a b c d e f"
+    ref = FakeRef(text)
+    toks = text.split(" ")
+    honest = EchoObservation("k", text, text, toks, [None, -1.01, -0.99, -1.0, -1.02, -1.0], None)
+    c = E.echo_candidates(ref, honest)
+    assert max(abs(x) for x in c[E.STANDARD]) < 0.03
+    # llama-cpp-python: the listed logprob at p is garbage; the top-k at p describes token p + 1
+    shifted_top = [{toks[p + 1]: -1.0} if p + 1 < len(toks) else {} for p in range(len(toks))]
+    llama = EchoObservation("k", text, text, toks, [-16.0] * 6, shifted_top)
+    c2 = E.echo_candidates(ref, llama)
+    assert E.choose_alignment([c2]) == E.SHIFTED and max(abs(x) for x in c2[E.SHIFTED]) < 1e-9
+    assert E.choose_alignment([c]) == E.STANDARD

@@ -106,43 +106,66 @@ def align_tokens(ref, obs: EchoObservation) -> tuple[list[int], int] | None:
     return None
 
 
-def echo_d(ref, obs: EchoObservation) -> tuple[list[float], str] | None:
-    """Per-token ``d`` for the prompt tokens under the best-supported alignment, and its name."""
+STANDARD = "standard"
+SHIFTED = "shifted by one position (llama-cpp-python echo)"
+SHIFTED_MAX_REF_RANK = 3
+
+
+def echo_candidates(ref, obs: EchoObservation) -> dict[str, list[float]]:
+    """Per alignment the response supports, the per-token ``d`` values of the prompt tokens.
+
+    ``standard``: the logprob listed at endpoint position p is that of token q = p (+ offset) given the
+    tokens before it. ``shifted`` (llama-cpp-python 0.3 without BOS): the top-k listed at p describes
+    token q + 1, so its logprob is known only when it is in the top-k; to keep that choice from biasing
+    ``d``, only tokens the *reference* ranks in its top ``SHIFTED_MAX_REF_RANK`` are used (a selection the
+    endpoint cannot influence, and at such tokens honest numerics keep the token in any top-k).
+    """
     aligned = align_tokens(ref, obs)
     if aligned is None or obs.logprobs is None:
-        return None
+        return {}
     ids, offset = aligned
     ref_lp = ref.token_logprobs(ids)  # ref_lp[j - 1] = log P(ids[j] | ids[:j])
     n = len(ids)
-    candidates: dict[str, list[float]] = {}
 
     def q_of(p: int) -> int:  # endpoint position -> index in ids
         return p + offset if offset >= 0 else p
 
-    # standard: endpoint position p reports log P(ids[q] | ids[:q])
+    out: dict[str, list[float]] = {}
     std = []
     for p, lp in enumerate(obs.logprobs):
         q = q_of(p)
         if 1 <= q < n and lp is not None:
             std.append(float(lp) - ref_lp[q - 1])
-    candidates["standard"] = std
-    # shifted: the top-k listed at position p describes token q + 1
+    out[STANDARD] = std
     if obs.top is not None:
+        ranks = ref.token_ranks(ids)
         s2i = ref.string_to_id
         sh = []
         for p, top in enumerate(obs.top):
             q = q_of(p) + 1
-            if top is None or not 1 <= q < n:
+            if top is None or not 1 <= q < n or ranks[q - 1] >= SHIFTED_MAX_REF_RANK:
                 continue
             hit = [v for k, v in top.items() if s2i.get(k) == ids[q]]
             if hit:
                 sh.append(float(hit[0]) - ref_lp[q - 1])
-        candidates["shifted by one position (llama-cpp-python echo)"] = sh
-    usable = {k: v for k, v in candidates.items() if len(v) >= max(2, MIN_COVERAGE * (n - 1))}
-    if not usable:
-        return None
-    name = min(usable, key=lambda k: sum(x * x for x in usable[k]) / len(usable[k]))
-    return usable[name], name
+        out[SHIFTED] = sh
+    return {k: v for k, v in out.items() if len(v) >= 2}
+
+
+def choose_alignment(candidates: list[dict[str, list[float]]]) -> str | None:
+    """One alignment for the whole endpoint: the one with the smaller median RMS over the texts that
+    support both (a server does not change its alignment between requests). Choosing the smaller can
+    only make the test more conservative."""
+    both = [c for c in candidates if STANDARD in c and SHIFTED in c]
+    if both:
+
+        def med(name: str) -> float:
+            vals = sorted(rms(c[name]) for c in both)
+            return vals[len(vals) // 2]
+
+        return min((STANDARD, SHIFTED), key=med)
+    names = {k for c in candidates for k in c}
+    return STANDARD if STANDARD in names else (SHIFTED if SHIFTED in names else None)
 
 
 def rms(d: list[float]) -> float:
