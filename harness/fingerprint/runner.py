@@ -50,6 +50,7 @@ N_ECHO = 10
 N_COPY = 6
 CUT_TEXTS = 1
 COPY_MAX_TOKENS = 24
+GREEDY_EXTRA = {"repeat_penalty": 1.0}  # llama.cpp's name; vLLM's repetition_penalty already defaults to 1
 IDENTITY_QUESTION = "Who are you? Which company created you, and what is your model name?"
 
 
@@ -151,6 +152,13 @@ def discover(c: Client, chat: bool | None) -> dict[str, Any]:
     caps["mode"] = "chat" if (chat is True or not caps["completions"]) else "completions"
     if caps["mode"] == "chat" and not caps["chat"]:
         raise EndpointError(f"{c.base_url}/chat/completions is not available ({caps.get('chat_error')})")
+    # Greedy means no repetition penalty: llama-cpp-python applies repeat_penalty 1.1 unless told not to.
+    try:
+        common.complete(c, "Hello", chat=caps["mode"] == "chat", max_tokens=1, temperature=0, **GREEDY_EXTRA)
+        c.greedy_extra = dict(GREEDY_EXTRA)
+    except (EndpointUnsupported, MalformedResponse) as e:
+        caps["greedy_extra_refused"] = str(e)[:200]
+    caps["greedy_extra"] = c.greedy_extra
     return caps
 
 

@@ -10,6 +10,8 @@ from harness.fingerprint.responses import Choice, Response, parse_chat, parse_co
 
 def complete(client: Client, prompt: str, *, chat: bool, **body: Any) -> Response:
     """One request: ``prompt`` as a completion prompt, or as the user message of a chat."""
+    if body.get("temperature") == 0:
+        body = {**client.greedy_extra, **body}
     if chat:
         lp = body.pop("logprobs", None)
         if lp is not None:
@@ -30,7 +32,13 @@ def greedy(
 
 
 def echo(client: Client, text: str, *, logprobs: int | None) -> Choice:
-    body: dict[str, Any] = {"prompt": text, "max_tokens": 1, "temperature": 0, "echo": True}
+    body: dict[str, Any] = {
+        **client.greedy_extra,
+        "prompt": text,
+        "max_tokens": 1,
+        "temperature": 0,
+        "echo": True,
+    }
     if logprobs is not None:
         body["logprobs"] = logprobs
     return parse_completion(client.post("/completions", body)).choices[0]
