@@ -79,8 +79,9 @@ def write_signature(
             ids = ref.encode(it.text)
             lp[_digest_ids(ids)] = [round(v, 5) for v in ref.token_logprobs(ids)]
             ranks[_digest_ids(ids)] = ref.token_ranks(ids)
-            index.setdefault(kind, []).append(it.key)
-            texts[it.key] = it.text
+            key = f"{kind}:{seed}:{it.index}"
+            index.setdefault(kind, []).append(key)
+            texts[key] = it.text
         note(f"{kind}: {items} texts scored")
     for chat in (False, True):
         if chat and not ref.has_chat_template:
@@ -89,8 +90,9 @@ def write_signature(
         for it in pool.draw("prompt", seed, items, chat=chat):
             p = ref.prompt_ids(it.text, chat)
             paths[_digest_ids(p, MAX_NEW)] = ref.greedy(p, MAX_NEW).to_dict()
-            index.setdefault(name, []).append(it.key)
-            texts[it.key] = it.text
+            key = f"{name}:{seed}:{it.index}"  # chat and completion prompts share pool indices
+            index.setdefault(name, []).append(key)
+            texts[key] = it.text
         note(f"{name}: {items} greedy paths")
         name = "copy_chat" if chat else "copy"
         for i in range(items):
