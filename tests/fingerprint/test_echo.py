@@ -59,9 +59,8 @@ def test_tamper_deletes_whole_words_only(words, text, expected):
 class FakeRef:
     """Tokens are words; the reference's logprob of every token is -1.0 and its rank 0."""
 
-    special_token_texts: set[str] = set()
-
     def __init__(self, text):
+        self.special_token_texts: set[str] = set()
         self.words = text.split(" ")
         self.string_to_id = {w: i for i, w in enumerate(self.words)}
 
