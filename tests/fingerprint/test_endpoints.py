@@ -44,6 +44,13 @@ def _run(tmp_path: Path, handle, model: str, case: str, budget: int = BUDGET, **
     rows = [Evidence.from_dict(e) for e in rec["evidence"]]
     again = decide(rows, alpha=rec["settings"]["alpha"], match_tier=rec["settings"]["match_tier"])
     assert again.verdict == rec["verdict"]
+    # ... and monotone on them: more evidence against any test never weakens the verdict
+    for r in rows:
+        if r.weight > 0:
+            r.e_value *= 10
+    stronger = decide(rows, alpha=rec["settings"]["alpha"], match_tier=rec["settings"]["match_tier"])
+    assert stronger.p_family <= again.p_family
+    assert again.verdict != "mismatch" or stronger.verdict == "mismatch"
     CASES[case] = {
         "verdict": rec["verdict"],
         "relation": rec["weights_relation"],
