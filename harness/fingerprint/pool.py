@@ -25,7 +25,7 @@ import hashlib
 import random
 from dataclasses import dataclass
 
-POOL_VERSION = 1
+POOL_VERSION = 2
 
 VENDOR_WORDS: tuple[str, ...] = (
     "OpenAI",
@@ -233,12 +233,17 @@ _CHAT_TEMPLATES = (
     "Write one sentence about {topic}.",
     "Describe {place} {time} in two sentences.",
     "List three things {name} could do with {object}.",
-    "Explain in one sentence how {topic} work.",
+    "Explain in one sentence what happens with {topic}.",
     "Give me a short recipe idea using {ing0} and {ing1}.",
     "Write a Python function called {verb}_{var} in three lines.",
     "Tell a very short story about {name} in {city}.",
     "What is a good name for a cat that lives near {place}?",
 )
+
+
+def _context(r: random.Random) -> str:
+    """A first sentence that sets a scene (multiplies the prompt space by about 10^5)."""
+    return f"{r.choice(_NAMES)} was at {r.choice(_PLACES)} {r.choice(_TIMES)} with {r.choice(_OBJECTS)}."
 
 
 def _fill(template: str, r: random.Random) -> str:
@@ -354,7 +359,9 @@ def item(kind: str, seed: int, index: int, *, chat: bool = False) -> Item:
     elif kind == "vendor":
         text = _vendors(r)
     elif kind == "prompt":
+        context = _context(r)
         text = _fill(r.choice(_CHAT_TEMPLATES if chat else _PROMPT_TEMPLATES), r)
+        text = f"{context} {text}" if chat else f"{context}\n\n{text}"
     elif kind == "copy":
         text = copy_prompt(copy_items(r))
     elif kind == "count":

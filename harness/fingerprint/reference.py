@@ -519,7 +519,7 @@ class LocalReference(BaseReference):
     def calibration(self) -> Calibration:
         from harness.fingerprint import pool
 
-        key = f"calibration-raw-v{CALIBRATION_VERSION}-{CALIBRATION_SEED}"
+        key = f"calibration-raw-v{CALIBRATION_VERSION}-pool{pool.POOL_VERSION}-{CALIBRATION_SEED}"
 
         def compute() -> dict[str, Any]:
             from harness.fingerprint.numerics import VARIANTS, numerics_variant
