@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from harness.data.cli import data_app
-from harness.fingerprint.cli import fingerprint
+from harness.fingerprint.cli import fingerprint, fingerprint_signature
 from harness.leakage.cli import scan
 from harness.report.cli import audit
 from harness.verify.cli import verify
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.command("audit")(audit)
 app.command("verify")(verify)
 app.command("fingerprint")(fingerprint)
+app.command("fingerprint-signature")(fingerprint_signature)
 app.command("scan")(scan)
 app.add_typer(data_app, name="data")
 

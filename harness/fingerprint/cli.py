@@ -1,4 +1,4 @@
-"""`harness fingerprint`: parse arguments, call ``run_fingerprint``, print the verdict (no logic here)."""
+"""`harness fingerprint` and `harness fingerprint-signature`: parse, call, print (no logic here)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.fingerprint.defaults import DEFAULT_BUDGET
+from harness.fingerprint.defaults import DEFAULT_BUDGET, DEFAULT_TOLERANCE
 
 console = Console(stderr=True)
 _STYLE = {"match": "bold green", "mismatch": "bold red", "inconclusive": "bold yellow"}
-EXIT = {"match": 0, "mismatch": 1, "inconclusive": 1}
 
 
 def fingerprint(
@@ -25,7 +24,8 @@ def fingerprint(
     reference: Annotated[
         Path,
         typer.Option(
-            help="The claimed weights on local disk: a transformers directory (or only its tokenizer), or 'smollm2'."
+            help="The claimed model: a transformers directory (or only its tokenizer), 'smollm2', or a "
+            "signature directory written by `harness fingerprint-signature`."
         ),
     ],
     api_key_env: Annotated[
@@ -35,13 +35,15 @@ def fingerprint(
     budget: Annotated[
         int, typer.Option(min=1, help="Most HTTP requests to send, retries included.")
     ] = DEFAULT_BUDGET,
-    seed: Annotated[
-        int, typer.Option(help="Seed for sampled requests, local sampling and permutations.")
-    ] = 0,
+    seed: Annotated[int, typer.Option(help="Seed that draws the probe texts from the pool (recorded).")] = 0,
     chat: Annotated[
         bool | None,
         typer.Option("--chat/--no-chat", help="Force /chat/completions (or /completions); default: detect."),
     ] = None,
+    tolerance: Annotated[
+        str,
+        typer.Option(help="Widest numerics still called honest: 16bit, 8bit or 4bit (llama.cpp Q4 files)."),
+    ] = DEFAULT_TOLERANCE,
     out: Annotated[Path, typer.Option(help="Folder for fingerprint.json and fingerprint.md.")] = Path(
         "reports/fingerprint"
     ),
@@ -49,9 +51,10 @@ def fingerprint(
 ) -> None:
     """Decide whether ENDPOINT serves the weights of REFERENCE: match, mismatch or inconclusive.
 
-    Exit status: 0 match; 1 mismatch or inconclusive; 2 the endpoint or the arguments could not be used.
+    Exit status: 0 match; 1 mismatch; 3 inconclusive; 2 the endpoint or the arguments could not be used.
     """
     from harness.fingerprint.runner import run_fingerprint
+    from harness.records.status import exit_code
 
     try:
         record = run_fingerprint(
@@ -64,25 +67,27 @@ def fingerprint(
             api_key_env=api_key_env,
             chat=chat,
             progress=progress,
+            tolerance=tolerance,
         )
     except ValueError as exc:  # bad arguments: reference, URL, key variable
         console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
         raise typer.Exit(2) from None
-    if record["status"] == "error":
+    if record["verdict"] is None:
         console.print(f"[bold red]error:[/bold red] {escape(record['headline'])}")
         console.print(f"details: {escape(str(out / 'fingerprint.json'))}")
-        raise typer.Exit(2)
-    table = Table(title="Evidence", show_lines=False)
-    for col in ("probe", "supports", "strength", "statistic", "requests"):
+        raise typer.Exit(exit_code(record["status"]))
+    table = Table(title="Evidence (reject when e-value >= threshold)", show_lines=False)
+    for col in ("test", "kind", "e-value", "threshold", "statistic", "requests"):
         table.add_column(col, overflow="fold")
+    alpha = record["settings"]["alpha"]
     for e in record["evidence"]:
-        style = {"mismatch": "red", "match": "green"}.get(e["supports"], "")
+        thr = 1 / (e["weight"] * alpha) if e.get("weight") else None
+        crossed = thr is not None and e["e_value"] >= thr
         table.add_row(
             escape(e["name"]),
-            f"[{style}]{escape(e['supports'])}{' ✱' if e['decisive'] else ''}[/]"
-            if style
-            else escape(e["supports"]),
-            "" if e["strength"] is None else f"{e['strength']:.3g}",
+            escape(e["kind"]),
+            (f"[red]{e['e_value']:.3g}[/]" if crossed else f"{e['e_value']:.3g}") if e.get("weight") else "-",
+            f"{thr:.3g}" if thr else "-",
             escape(e["statistic"]),
             str(e["requests"]),
         )
@@ -90,11 +95,31 @@ def fingerprint(
     verdict = record["verdict"]
     cost = record["cost"]
     console.print(
-        f"[{_STYLE[verdict]}]{verdict.upper()}[/] (confidence {record['confidence']}, weights: "
-        f"{escape(record['weights_relation'])}): {escape(record['headline'])}"
+        f"[{_STYLE[verdict]}]{verdict.upper()}[/] (weights: {escape(record['weights_relation'])}): "
+        f"{escape(record['headline'])}"
     )
     console.print(
         f"cost: {cost['requests']} requests, {cost['prompt_tokens']} prompt + {cost['completion_tokens']} "
         f"completion tokens, {record['timing']['seconds']:.1f} s; report: {escape(str(out / 'fingerprint.md'))}"
     )
-    raise typer.Exit(EXIT[verdict])
+    raise typer.Exit(exit_code(record["status"]))
+
+
+def fingerprint_signature(
+    reference: Annotated[
+        Path, typer.Option(help="The claimed model: a transformers directory or 'smollm2'.")
+    ],
+    out: Annotated[Path, typer.Option(help="The signature directory to write.")],
+    items: Annotated[int, typer.Option(min=16, help="Probe items per kind to precompute.")] = 256,
+    seed: Annotated[int, typer.Option(help="Seed of the signature's own draw from the pool.")] = 0,
+) -> None:
+    """Precompute a reference signature (tokenizer, probe items, reference outputs, calibration), once,
+    where the weights are; `harness fingerprint --reference SIG` then needs no weights."""
+    from harness.fingerprint.signature import write_signature
+
+    try:
+        path = write_signature(reference, out, items=items, seed=seed, progress=True)
+    except ValueError as exc:
+        console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    console.print(f"signature written: {escape(str(path))}")

@@ -114,6 +114,9 @@ class Client:
         self.sleep = sleep
         self.ledger = Ledger()
         self.probe = "setup"
+        # sent with every temperature-0 request (e.g. llama-cpp-python's repeat_penalty defaults to 1.1,
+        # which is not greedy decoding); filled in by discovery when the endpoint accepts it
+        self.greedy_extra: dict[str, Any] = {}
         self.on_request: Callable[[int], None] | None = None  # called with the request count (progress bars)
         headers = {"Content-Type": "application/json"}
         if api_key_env:

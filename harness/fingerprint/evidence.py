@@ -1,10 +1,11 @@
-"""One row of the evidence table: what a probe measured, what it supports, and how strongly.
+"""One row of the evidence table: a test of the family, its e-process, its weight, what it cost.
 
-``supports`` is ``match``, ``mismatch`` or ``neutral``. ``strength`` is in [0, 1]: for evidence against
-the claim it is ``1 - p`` (p: the probability of evidence at least this extreme if the endpoint served
-the reference); for evidence for it, the confidence of the equivalence test behind it; heuristic
-evidence (identity answers, greedy agreement) is capped below decisive levels and says so. ``kind``
-groups rows: ``tokenizer``, ``weights``, ``proxy``.
+``kind`` groups rows: ``tokenizer`` and ``weights`` (a rejection means other weights or another model),
+``relay`` (a rejection means something between us and the model edits text), ``info`` (reported, never
+decides: identity answers, a cache, a longer chat template). ``weight`` is the test's share of alpha,
+fixed before any probe was sent (``family.plan_family``); ``e_value`` is the running maximum of its
+e-process (``evalues.betting_eprocess``). ``complete`` says whether the test ran its planned sample, and
+``bound`` what it would have caught with 95% power (the meaning of a clearing verdict).
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Supports = Literal["match", "mismatch", "neutral"]
-WEAK_STRENGTH_CAP = 0.75
+Kind = Literal["tokenizer", "weights", "relay", "info"]
 
 
 def rnd(x: float | None, digits: int = 4) -> float | None:
@@ -30,6 +30,8 @@ def rnd(x: float | None, digits: int = 4) -> float | None:
 
 
 def rnd_tree(obj: Any, digits: int = 4) -> Any:
+    if isinstance(obj, bool):
+        return obj
     if isinstance(obj, float):
         return rnd(obj, digits)
     if isinstance(obj, dict):
@@ -39,24 +41,26 @@ def rnd_tree(obj: Any, digits: int = 4) -> Any:
     return obj
 
 
-def format_p(p: float | None) -> str:
-    if p is None or not math.isfinite(p):
-        return "p = n/a"
-    return "p < 0.0001" if p < 1e-4 else f"p = {p:.4f}"
+def format_e(e: float | None) -> str:
+    if e is None or not math.isfinite(e):
+        return "e = inf" if e == math.inf else "e = n/a"
+    return f"e = {e:.3g}"
 
 
 @dataclass
 class Evidence:
     name: str
-    kind: str
+    kind: Kind
     measured: str
     statistic: str
-    supports: Supports
-    strength: float
+    weight: float = 0.0
+    e_value: float = 1.0  # sup over time of the e-process
+    e_final: float = 1.0
+    n: int = 0  # observations that entered the e-process
+    complete: bool = False
     requests: int = 0
     tokens: int = 0
-    p_value: float | None = None
-    decisive: bool = False
+    bound: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,11 +69,42 @@ class Evidence:
             "kind": self.kind,
             "measured": self.measured,
             "statistic": self.statistic,
-            "supports": self.supports,
-            "strength": rnd(self.strength),
+            "weight": rnd(self.weight),
+            # e-values can be astronomically large; keep them finite and readable in JSON
+            "e_value": _finite(self.e_value),
+            "e_final": _finite(self.e_final),
+            "n": self.n,
+            "complete": self.complete,
             "requests": self.requests,
             "tokens": self.tokens,
-            "p_value": rnd(self.p_value),
-            "decisive": self.decisive,
+            "bound": self.bound,
             "details": rnd_tree(self.details),
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Evidence:
+        """Rebuild a row from a record (so ``decide`` can be re-run on a fingerprint.json)."""
+        return cls(
+            name=d["name"],
+            kind=d["kind"],
+            measured=d.get("measured", ""),
+            statistic=d.get("statistic", ""),
+            weight=float(d.get("weight") or 0.0),
+            e_value=float(d["e_value"]) if d.get("e_value") is not None else 1.0,
+            e_final=float(d["e_final"]) if d.get("e_final") is not None else 1.0,
+            n=int(d.get("n") or 0),
+            complete=bool(d.get("complete")),
+            requests=int(d.get("requests") or 0),
+            tokens=int(d.get("tokens") or 0),
+            bound=d.get("bound"),
+            details=dict(d.get("details") or {}),
+        )
+
+
+E_MAX_RECORDED = 1e300
+
+
+def _finite(e: float) -> float:
+    if e is None or math.isnan(e):
+        return 1.0
+    return float(f"{min(e, E_MAX_RECORDED):.6g}")

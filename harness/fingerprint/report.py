@@ -42,15 +42,21 @@ def render_markdown(record: dict[str, Any]) -> str:
     if record.get("error"):
         lines += ["", "## Error", "", f"    {record['error'][:2000]}"]
     evidence = record.get("evidence") or []
+    alpha = (record.get("settings") or {}).get("alpha")
     if evidence:
         lines += [
             "",
             "## Evidence",
             "",
-            "| probe | kind | measured | statistic | supports | strength | requests | tokens |",
-            "|---|---|---|---|---|---|---|---|",
+            "A test rejects 'the endpoint serves the claimed weights honestly' when its e-value reaches "
+            "1 / (weight x alpha); informational rows (weight 0) never decide.",
+            "",
+            "| test | kind | measured | statistic | weight | e-value | threshold | complete | requests | tokens |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for e in evidence:
+            w = e.get("weight") or 0
+            thr = 1 / (w * alpha) if w and alpha else None
             lines.append(
                 "| "
                 + " | ".join(
@@ -60,27 +66,30 @@ def render_markdown(record: dict[str, Any]) -> str:
                         e.get("kind"),
                         e.get("measured"),
                         e.get("statistic"),
-                        e.get("supports") + (" (decisive)" if e.get("decisive") else ""),
-                        _num(e.get("strength")),
+                        _num(w),
+                        _num(e.get("e_value")) if w else "-",
+                        _num(thr) if thr else "-",
+                        "yes" if e.get("complete") else "no",
                         e.get("requests"),
                         e.get("tokens"),
                     )
                 )
                 + " |"
             )
-    det = record.get("smallest_detectable") or {}
-    if det:
-        lines += ["", "## Bands and detectable differences", ""]
-        names = {
-            "precision_band_kl": "precision band (bf16 / 8-bit, x margin), top-k KL nats/token",
-            "quantisation_band_kl": "quantisation band (4-bit, x margin), top-k KL nats/token",
-            "equivalent_weight_noise_of_band": "quantisation band as relative weight noise",
-            "kl_nats_per_token": "smallest KL called 'beyond the band' (80% power)",
-            "coherent_drift_nats_per_token": "smallest coherent log-likelihood shift detected (80% power)",
-        }
-        for key, label in names.items():
-            if det.get(key) is not None:
-                lines.append(f"- {label}: {_num(det[key])}")
+    bounds = record.get("bounds") or {}
+    if bounds:
+        lines += ["", "## What a match could have missed (95% power)", ""]
+        lines += [f"- {md_escape(k)}: {md_escape(v)}" for k, v in bounds.items()]
+    cal = record.get("calibration") or {}
+    if cal:
+        lines += [
+            "",
+            "## Calibration (honest numerics of the reference)",
+            "",
+            f"- margin threshold tau per tier: {md_escape(cal.get('tau'))}; honest flip bound at a token "
+            f"above tau: {md_escape(cal.get('flip_rate'))} ({cal.get('positions')} calibration positions)",
+            f"- RMS log-probability difference per variant: {md_escape(cal.get('pooled_rms'))}",
+        ]
     if record.get("skipped"):
         lines += ["", "## Not run", ""]
         lines += [f"- {md_escape(s['probe'])}: {md_escape(s['reason'])}" for s in record["skipped"]]

@@ -32,7 +32,13 @@ class Tamper:
         replace: dict[str, str] | None = None,
         strip_logprobs: bool = False,
         system_prompt: str | None = None,
+        spare_echo: bool = False,
+        collapse_whitespace: bool = False,
+        strip_top_logprobs: bool = False,
     ):
+        self.strip_top_logprobs = strip_top_logprobs  # keep each token's logprob, drop the top-k lists
+        self.spare_echo = spare_echo  # tamper only generated text, never the echoed prompt
+        self.collapse_whitespace = collapse_whitespace  # honest text handling: runs of whitespace -> " "
         self.delete = list(delete or [])
         self.replace = dict(replace or {})
         self.strip_logprobs = strip_logprobs
@@ -40,6 +46,8 @@ class Tamper:
         self._patterns = [re.compile(rf" ?(?<![\w-]){re.escape(w)}(?![\w-])") for w in self.delete]
 
     def text(self, s: str) -> str:
+        if self.collapse_whitespace:
+            s = re.sub(r"\s+", " ", s)
         for old, new in self.replace.items():
             s = re.sub(rf"(?<![\w-]){re.escape(old)}(?![\w-])", new, s)
         for pat in self._patterns:
@@ -65,14 +73,27 @@ class Tamper:
     ) -> dict[str, Any]:
         if "model" in data:
             data["model"] = served_model_name
+        prompt = (request or {}).get("prompt")
+        echoed = bool((request or {}).get("echo")) and isinstance(prompt, str)
         for choice in data.get("choices") or []:
             if isinstance(choice.get("text"), str):
-                choice["text"] = self.text(choice["text"])
+                text = choice["text"]
+                if self.spare_echo and echoed and text.startswith(prompt):
+                    choice["text"] = prompt + self.text(text[len(prompt) :])
+                else:
+                    choice["text"] = self.text(text)
             msg = choice.get("message")
             if isinstance(msg, dict) and isinstance(msg.get("content"), str):
                 msg["content"] = self.text(msg["content"])
             if self.strip_logprobs:
                 choice["logprobs"] = None
+            elif self.strip_top_logprobs and isinstance(choice.get("logprobs"), dict):
+                lp = choice["logprobs"]
+                if "top_logprobs" in lp:
+                    lp["top_logprobs"] = None
+                for entry in lp.get("content") or []:
+                    if isinstance(entry, dict):
+                        entry["top_logprobs"] = []
         return data
 
 
@@ -168,6 +189,15 @@ def serve(
     strip_logprobs: bool = typer.Option(False, "--strip-logprobs"),
     system_prompt: str | None = typer.Option(None, "--system-prompt", help="hidden system prompt for chat"),
     cache: bool = typer.Option(False, "--cache", help="answer repeated requests (ignoring seed) from memory"),
+    spare_echo: bool = typer.Option(
+        False, "--spare-echo", help="tamper with generated text only, not echoes"
+    ),
+    collapse_whitespace: bool = typer.Option(
+        False, "--collapse-whitespace", help="collapse runs of whitespace in returned text (honest handling)"
+    ),
+    strip_top_logprobs: bool = typer.Option(
+        False, "--strip-top-logprobs", help="keep token logprobs, drop the top-k alternatives"
+    ),
 ) -> None:
     """Serve a tampering relay in front of an upstream OpenAI-compatible server."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -177,7 +207,15 @@ def serve(
             raise typer.BadParameter(f"--replace {r!r}: expected OLD=NEW")
         old, new = r.split("=", 1)
         pairs[old] = new
-    tamper = Tamper(delete=delete, replace=pairs, strip_logprobs=strip_logprobs, system_prompt=system_prompt)
+    tamper = Tamper(
+        delete=delete,
+        replace=pairs,
+        strip_logprobs=strip_logprobs,
+        system_prompt=system_prompt,
+        spare_echo=spare_echo,
+        collapse_whitespace=collapse_whitespace,
+        strip_top_logprobs=strip_top_logprobs,
+    )
     server = ThreadingHTTPServer(
         (host, port), make_handler(upstream, upstream_model, served_model_name, tamper, cache)
     )

@@ -214,6 +214,9 @@ def serve_proxy(
     strip_logprobs: bool = False,
     system_prompt: str | None = None,
     cache: bool = False,
+    spare_echo: bool = False,
+    collapse_whitespace: bool = False,
+    strip_top_logprobs: bool = False,
     port: int | None = None,
     timeout: float = 60,
 ) -> ServerHandle:
@@ -237,4 +240,10 @@ def serve_proxy(
         cmd += ["--system-prompt", system_prompt]
     if cache:
         cmd.append("--cache")
+    if spare_echo:
+        cmd.append("--spare-echo")
+    if collapse_whitespace:
+        cmd.append("--collapse-whitespace")
+    if strip_top_logprobs:
+        cmd.append("--strip-top-logprobs")
     return start_server(cmd, port=port, timeout=timeout)

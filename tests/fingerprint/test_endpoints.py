@@ -1,10 +1,11 @@
-"""The proof: real OpenAI-compatible servers on loopback, one verdict per case (issue cases a-e).
+"""The proof on real servers: one verdict per case, and the decision re-derived from the record's rows.
 
-(a) the reference itself; (b) the same weights in bfloat16 and in llama.cpp's Q4_1; (c) other weights
-with the same tokenizer: 2% weight noise, and a one-step SGD fine-tune whose log-probabilities move
-less than llama.cpp's numerics do; (d) a different model and tokenizer; (e) a relay that claims the
-reference, forwards to another model, deletes a vendor name and strips logprobs. Case (f) is in
-test_bad_endpoints.py. Every run is recorded in ``CASES`` and summarised at the end of the module.
+(a) the reference itself; (b) the same weights in bfloat16 and in llama.cpp (the bundled Q4_1 file the
+float32 reference was de-quantised from: same weights, llama.cpp's kernels); (c) other weights with the
+same tokenizer (2% multiplicative weight noise); (d) a different model and tokenizer; (e) a relay that
+deletes "Claude" from generated text but not from echoes (the Reflection tell); (f) an honest relay that
+collapses whitespace. Endpoints that fail are in test_bad_endpoints.py, API modes in test_modes.py.
+Every run is recorded in ``CASES`` and summarised at the end of the module (``pytest -s``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 import pytest
 
 from harness.fingerprint import run_fingerprint
+from harness.fingerprint.evidence import Evidence
+from harness.fingerprint.verdict import decide
 
 pytestmark = pytest.mark.slow
 
@@ -37,114 +40,121 @@ def _run(tmp_path: Path, handle, model: str, case: str, budget: int = BUDGET, **
     assert json.loads((out / "fingerprint.json").read_text()) == rec
     assert (out / "fingerprint.md").read_text().startswith("# Endpoint fingerprint")
     assert rec["cost"]["requests"] <= budget
+    # the verdict is a pure function of the evidence rows the real probes produced
+    rows = [Evidence.from_dict(e) for e in rec["evidence"]]
+    again = decide(rows, alpha=rec["settings"]["alpha"], match_tier=rec["settings"]["match_tier"])
+    assert again.verdict == rec["verdict"]
+    # ... and monotone on them: more evidence against any test never weakens the verdict
+    for r in rows:
+        if r.weight > 0:
+            r.e_value *= 10
+    stronger = decide(rows, alpha=rec["settings"]["alpha"], match_tier=rec["settings"]["match_tier"])
+    assert stronger.p_family <= again.p_family
+    assert again.verdict != "mismatch" or stronger.verdict == "mismatch"
     CASES[case] = {
         "verdict": rec["verdict"],
         "relation": rec["weights_relation"],
         "requests": rec["cost"]["requests"],
-        "tokens": rec["cost"]["prompt_tokens"] + rec["cost"]["completion_tokens"],
+        "tokens": rec["cost"]["tokens"],
         "seconds": rec["timing"]["seconds"],
     }
     return rec
 
 
-def _evidence(rec: dict[str, Any], name: str) -> dict[str, Any]:
+def _ev(rec: dict[str, Any], name: str) -> dict[str, Any]:
     return next(e for e in rec["evidence"] if e["name"] == name)
 
 
 def test_a_reference_itself_is_identical(tmp_path, reference_server):
     rec = _run(tmp_path, reference_server, "smollm2", "a_reference")
-    assert rec["verdict"] == "match" and rec["status"] == "clean"
-    assert rec["weights_relation"] == "identical" and rec["confidence"] == 1.0
-    lp = _evidence(rec, "logprob_probe")
-    assert lp["details"]["max_abs_logprob_diff"] < 1e-3 and lp["details"]["texts"] == 32
-    assert _evidence(rec, "token_count_probe")["supports"] == "match"
-    assert _evidence(rec, "truncation_probe")["supports"] == "match"
-    assert _evidence(rec, "echo_rewrite_tell")["supports"] == "neutral"
-    assert any(s["probe"] == "deletion_probe" for s in rec["skipped"])  # the exact echo covered it
+    assert rec["verdict"] == "match" and rec["status"] == "clean", rec["headline"]
+    assert rec["weights_relation"] == "identical"
+    lp = _ev(rec, "token_logprobs")
+    assert lp["details"]["identical"] and lp["complete"]
+    assert set(rec["family"]) == {
+        "tokenizer_counts", "tokenizer_cuts", "echo_text", "output_filter", "greedy_tokens", "token_logprobs",
+    }  # fmt: skip
+    assert all(e["e_value"] < 1 / (e["weight"] * 0.01) for e in rec["evidence"] if e["weight"])
+    assert "greedy_tokens" in rec["bounds"] and "token_logprobs" in rec["bounds"]
 
 
-def test_b_bfloat16_is_within_the_precision_band(tmp_path, bf16_server):
+def test_b_bfloat16_is_within_16bit_numerics(tmp_path, bf16_server):
     rec = _run(tmp_path, bf16_server, "smollm2", "b_bfloat16")
-    assert rec["verdict"] == "match"
-    assert rec["weights_relation"] == "same weights within a precision/quantisation band"
-    d = _evidence(rec, "logprob_probe")["details"]
-    assert d["band_tier"] == "precision" and 0 < d["mean_kl"] < d["precision_band_kl"]
-    assert d["drift_p"] > 0.01
-
-
-def test_b_llama_cpp_q4_1_is_within_the_band(tmp_path, llama_cpp_server):
-    """llama-cpp-python sorts the whole vocabulary in Python for every echoed position (~3 s a text), so
-    this case runs on a budget of 41 requests: the log-probability probe takes its final look at 16
-    texts when the budget cannot pay for the next look, and the proxy tells are skipped."""
-    rec = _run(tmp_path, llama_cpp_server, "smollm2", "b_llama_cpp_q4_1", budget=41)
     assert rec["verdict"] == "match", rec["headline"]
-    assert _evidence(rec, "logprob_probe")["details"]["texts"] == 16
-    assert any("budget" in s["reason"] for s in rec["skipped"])
-    assert rec["weights_relation"] == "same weights within a precision/quantisation band"
-    d = _evidence(rec, "logprob_probe")["details"]
-    assert d["alignment"].startswith("shifted")  # llama-cpp-python 0.3's echo reports the next token's row
-    assert d["mean_kl"] > 1e-3  # not identical: its numerics differ visibly ...
-    assert d["drift_p"] > 0.01  # ... but not coherently
+    assert rec["weights_relation"] == "same weights within 16bit numerics"
+    assert not _ev(rec, "token_logprobs")["details"]["identical"]
 
 
-def test_c_perturbed_weights_are_different(tmp_path, perturbed_server):
+def test_b_llama_cpp_serving_the_same_weights_is_not_accused(tmp_path, llama_cpp_server):
+    """llama-cpp-python's own server (third party) on the Q4_1 file the reference was de-quantised from:
+    the same weights through llama.cpp's kernels (8-bit activations). Its echo lists the next token's
+    distribution at each position; the logprob test takes the alignment that fits."""
+    rec = _run(tmp_path, llama_cpp_server, "smollm2", "b_llama_cpp_q4_1")
+    assert rec["verdict"] == "match", rec["headline"]
+    assert "numerics" in rec["weights_relation"]
+
+
+def test_c_perturbed_weights_are_not_cleared(tmp_path, perturbed_server):
+    """2% multiplicative weight noise moves each token's logprob by about 0.3 nats RMS: beyond 8-bit
+    numerics, far inside what llama.cpp's Q4_0 of the same weights does (about 1 nat). Under the default
+    tolerance (4-bit is honest) it is neither accused nor cleared; a buyer who pays for 16-bit serving
+    (``tolerance="16bit"``) gets a mismatch."""
     rec = _run(tmp_path, perturbed_server, "smollm2-perturbed", "c_perturbed_2pct")
-    assert rec["verdict"] == "mismatch" and rec["status"] == "flagged"
-    assert rec["weights_relation"] == "different weights"
-    d = _evidence(rec, "logprob_probe")["details"]
-    assert d["mean_kl"] > d["quantisation_band_kl"] and d["p_above_quantisation_band"] < 0.005
-    assert _evidence(rec, "token_count_probe")["supports"] == "match"  # same tokenizer: weights decided it
-
-
-def test_c_light_finetune_is_different_weights(tmp_path, finetuned_server):
-    rec = _run(tmp_path, finetuned_server, "smollm2", "c_finetune_1_sgd_step")
-    assert rec["verdict"] == "mismatch", rec["headline"]
-    assert rec["weights_relation"] == "different weights"
-    d = _evidence(rec, "logprob_probe")["details"]
-    # the magnitude alone is inside the precision band: only the coherent drift gives it away
-    assert d["mean_kl"] < d["precision_band_kl"]
-    assert d["drift_p"] < 0.005 and d["drift_ratio"] > 0
-    assert "shift coherently" in rec["headline"]
+    assert rec["verdict"] == "inconclusive", rec["headline"]
+    assert rec["weights_relation"] == "quantised or changed weights (beyond 8bit numerics)"
+    strict = _run(
+        tmp_path, perturbed_server, "smollm2-perturbed", "c_perturbed_2pct_16bit", tolerance="16bit"
+    )
+    assert strict["verdict"] == "mismatch" and strict["weights_relation"] == "different weights"
+    assert "token_logprobs" in strict["rejected_by"]
+    assert _ev(strict, "tokenizer_counts")["e_value"] < 10  # same tokenizer: the weights decided it
 
 
 def test_d_different_model_and_tokenizer(tmp_path, tiny_server):
     rec = _run(tmp_path, tiny_server, "smollm2", "d_tiny_other_tokenizer")
     assert rec["verdict"] == "mismatch" and rec["weights_relation"] == "different weights"
-    assert _evidence(rec, "token_count_probe")["decisive"]
-    assert "tokenizer differs" in rec["headline"]
-    assert rec["cost"]["requests"] < 30  # decided by the cheap probes, the rest skipped
-    # same inputs, same JSON (everything that varies lives under "timing")
+    assert "tokenizer_counts" in rec["rejected_by"]
+    assert rec["cost"]["requests"] < 40  # decided early, the rest never sent
     again = run_fingerprint(
-        out_dir=tmp_path / "d_again",
-        endpoint=tiny_server.base_url,
-        model="smollm2",
-        reference="smollm2",
-        budget=BUDGET,
-        progress=False,
-    )
+        out_dir=tmp_path / "d_again", endpoint=tiny_server.base_url, model="smollm2", reference="smollm2",
+        budget=BUDGET, progress=False,
+    )  # fmt: skip
     strip = lambda r: {k: v for k, v in r.items() if k != "timing"}  # noqa: E731
-    assert strip(again) == strip(rec)
+    assert strip(again) == strip(rec)  # same inputs, same JSON (everything that varies is under timing)
 
 
-def test_e_relay_that_deletes_a_vendor_name(tmp_path, perturbed_server):
+def test_e_relay_deleting_claude_from_answers_only(tmp_path, reference_server):
+    """The Reflection tell: the relay serves the claimed weights but deletes "Claude" from generated text;
+    echoes are untouched (an exact echo says nothing about generated text). The output filter finds it."""
     from harness.models.server_process import serve_proxy
 
     with serve_proxy(
-        perturbed_server.base_url,
-        upstream_model="smollm2-perturbed",
+        reference_server.base_url, upstream_model="smollm2", served_model_name="smollm2",
+        delete=["Claude"], spare_echo=True,
+    ) as relay:  # fmt: skip
+        rec = _run(tmp_path, relay, "smollm2", "e_relay_deleting_claude")
+    assert rec["verdict"] == "mismatch", rec["headline"]
+    assert rec["weights_relation"] == "relay rewrites text"
+    f = _ev(rec, "output_filter")
+    assert "Claude" in f["details"]["dropped_names"]
+    assert _ev(rec, "echo_text")["e_value"] < 2  # the echo is exact
+
+
+def test_f_whitespace_collapsing_relay_is_honest(tmp_path, reference_server):
+    from harness.models.server_process import serve_proxy
+
+    with serve_proxy(
+        reference_server.base_url,
+        upstream_model="smollm2",
         served_model_name="smollm2",
-        delete=["Anthropic"],
-        strip_logprobs=True,
+        collapse_whitespace=True,
     ) as relay:
-        rec = _run(tmp_path, relay, "smollm2", "e_relay_deleting_anthropic")
-    assert rec["verdict"] == "mismatch"
-    echo = _evidence(rec, "echo_rewrite_tell")
-    assert echo["decisive"] and echo["details"]["deleted_words"] == {"Anthropic": 1}
-    assert "Anthropic" in rec["headline"]
-    assert any(s["probe"] == "logprob_probe" for s in rec["skipped"])  # the relay strips logprobs
+        rec = _run(tmp_path, relay, "smollm2", "f_relay_collapsing_whitespace")
+    assert rec["verdict"] != "mismatch", rec["headline"]
+    assert _ev(rec, "echo_text")["e_value"] < 2
 
 
-def test_zz_summary(tmp_path_factory):
+def test_zz_summary():
     """Accuracy and cost over the cases that ran (printed with -s; a failed case fails its own test)."""
     if not CASES:
         pytest.skip("no end-to-end case ran in this session")
@@ -152,19 +162,21 @@ def test_zz_summary(tmp_path_factory):
         "a_reference": "match",
         "b_bfloat16": "match",
         "b_llama_cpp_q4_1": "match",
-        "c_perturbed_2pct": "mismatch",
-        "c_finetune_1_sgd_step": "mismatch",
+        "c_perturbed_2pct": "inconclusive",
+        "c_perturbed_2pct_16bit": "mismatch",
         "d_tiny_other_tokenizer": "mismatch",
-        "e_relay_deleting_anthropic": "mismatch",
+        "e_relay_deleting_claude": "mismatch",
+        "f_relay_collapsing_whitespace": "match",
     }
     correct = sum(CASES[c]["verdict"] == expected[c] for c in CASES)
-    requests = sorted(c["requests"] for c in CASES.values())
     tokens = sorted(c["tokens"] for c in CASES.values())
-    summary = {
-        "accuracy": f"{correct}/{len(CASES)}",
-        "median_requests": requests[len(requests) // 2],
-        "median_tokens": tokens[len(tokens) // 2],
-        "cases": CASES,
-    }
-    print(json.dumps(summary, indent=1))
-    assert correct == len(CASES)
+    print(
+        json.dumps(
+            {
+                "accuracy": f"{correct}/{len(CASES)}",
+                "median_tokens": tokens[len(tokens) // 2],
+                "cases": CASES,
+            },
+            indent=1,
+        )
+    )

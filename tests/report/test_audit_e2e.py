@@ -40,7 +40,7 @@ seed = 3
 
 [fingerprint]
 reference = "smollm2"
-budget = 40
+budget = 80
 
 [scan]
 paths = ["corpus.jsonl.zst"]
