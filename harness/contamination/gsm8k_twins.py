@@ -474,14 +474,16 @@ def draw_value(v: Fraction, percent: bool, rng: np.random.Generator) -> Fraction
         grain *= 5
     elif (m // grain) % 2 == 0 and grain > 1:
         grain *= 2
+    if percent and v <= 100:  # a percentage stays within 1..100, in steps of 5 if it was a multiple of 5
+        grain = 5 * scale if m % (5 * scale) == 0 else 1
     units = m // grain
     lo, hi = max(1, math.ceil(units / 2)), max(units * 2, units + 4)
     if percent and v <= 100:
         hi = min(hi, (100 * scale) // grain)
     if grain == 1 and decimals == 0:
         lo = max(lo, 2)  # never turn a count into 0 or 1 ("1 apples")
-    if hi <= lo:
-        hi = lo + 1
+    if hi < lo:
+        return v  # no other value of this kind: the draw repeats the original and is not used
     new_units = int(rng.integers(lo, hi + 1))
     return Fraction(new_units * grain, scale)
 
