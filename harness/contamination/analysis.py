@@ -109,7 +109,7 @@ def accuracy_summary(acc: np.ndarray, alpha: float, seed: int) -> dict[str, Any]
     low, high = bootstrap_mean_ci(per_item_drop, seed=seed)
     per_set = [float(twins[:, j].mean()) for j in range(twins.shape[1])]
     return {
-        "n": int(len(original)),
+        "n": len(original),
         "original": float(original.mean()),
         "twins": float(twins.mean()),
         "twin_sets": per_set,
@@ -117,7 +117,11 @@ def accuracy_summary(acc: np.ndarray, alpha: float, seed: int) -> dict[str, Any]
         "drop": float(per_item_drop.mean()),
         "drop_ci": [low, high],
         "mcnemar": [mcnemar_exact(original, twins[:, j]) for j in range(twins.shape[1])],
-        "mde_drop": minimum_detectable_difference(float(per_item_drop.std(ddof=1)) if len(per_item_drop) > 1 else float("nan"), len(per_item_drop), alpha),
+        "mde_drop": minimum_detectable_difference(
+            float(per_item_drop.std(ddof=1)) if len(per_item_drop) > 1 else float("nan"),
+            len(per_item_drop),
+            alpha,
+        ),
     }
 
 
@@ -130,7 +134,11 @@ def inflation_estimate(
     if model.accuracy is None:
         return None
     drop = model.accuracy[:, 0] - model.accuracy[:, 1:].mean(axis=1)
-    if calibration.kind == "reference" and calibration.reference and calibration.reference.accuracy is not None:
+    if (
+        calibration.kind == "reference"
+        and calibration.reference
+        and calibration.reference.accuracy is not None
+    ):
         ref = calibration.reference.accuracy
         d = drop - (ref[:, 0] - ref[:, 1:].mean(axis=1))
         low, high = bootstrap_mean_ci(d, seed=seed)
@@ -180,7 +188,10 @@ def _pts(low: float | None, high: float | None) -> list[float | None]:
 def stream_tests(streams: Streams, *, alpha: float, seed: int, label: str) -> dict[str, dict[str, Any]]:
     """One randomisation test per stream (original vs twins), reported next to the combined one."""
     out = {}
-    for name, m in {**streams.deciding(), **({"min_k_plus_plus": streams.min_k_plus_plus} if streams.min_k_plus_plus is not None else {})}.items():
+    for name, m in {
+        **streams.deciding(),
+        **({"min_k_plus_plus": streams.min_k_plus_plus} if streams.min_k_plus_plus is not None else {}),
+    }.items():
         m = np.asarray(m, dtype=float)
         m = m[np.all(np.isfinite(m), axis=1)]
         if len(m) == 0:
@@ -198,7 +209,11 @@ def combined_test(
     With a control, scales are pooled over test and control items (so they do not depend on which
     items are labelled test), and the test is two-sample; otherwise it is over versions within items.
     """
-    scored = _minus(model, calibration.reference) if calibration.kind == "reference" and calibration.reference else model
+    scored = (
+        _minus(model, calibration.reference)
+        if calibration.kind == "reference" and calibration.reference
+        else model
+    )
     streams = scored.deciding()
     if not streams:
         raise ValueError("no score stream was measured")
@@ -210,11 +225,17 @@ def combined_test(
         scales = {n: pooled_scale(np.vstack([streams[n][mask], control[n][cmask]])) for n in names}
         test_c = _combine({n: streams[n][mask] for n in names}, scales)
         ctrl_c = _combine({n: control[n][cmask] for n in names}, scales)
-        result = two_sample_test(test_c[:, 0], ctrl_c[:, 0], name="combined (test vs control items)", seed=seed, alpha=alpha)
+        result = two_sample_test(
+            test_c[:, 0], ctrl_c[:, 0], name="combined (test vs control items)", seed=seed, alpha=alpha
+        )
         return result, test_c[:, 0], scales, mask
     scales = {n: pooled_scale(m[mask]) for n, m in streams.items()}
     c = _combine({n: m[mask] for n, m in streams.items()}, scales)
-    label = "combined (model minus reference)" if calibration.kind == "reference" else "combined (original vs twins)"
+    label = (
+        "combined (model minus reference)"
+        if calibration.kind == "reference"
+        else "combined (original vs twins)"
+    )
     result = version_permutation_test(c, name=label, seed=seed, alpha=alpha)
     return result, c[:, 0], scales, mask
 
@@ -245,7 +266,12 @@ def decide(
     }
     if test.n < MIN_ITEMS:
         reasons.append(f"only {test.n} items could be tested (at least {MIN_ITEMS} are needed)")
-        return {"label": "inconclusive", "reasons": reasons, "power": power, "calibrated_by": calibration_kind}
+        return {
+            "label": "inconclusive",
+            "reasons": reasons,
+            "power": power,
+            "calibrated_by": calibration_kind,
+        }
     significant = test.p_value < alpha
     if calibration_kind is None:
         if significant:
@@ -260,29 +286,41 @@ def decide(
             "clean model's bias would only have pushed towards a flag"
         )
     elif significant:
-        reasons.append(
-            f"{test.name}: p={test.p_value:.3g} < {alpha:g}, calibrated by {calibration_kind}"
-        )
+        reasons.append(f"{test.name}: p={test.p_value:.3g} < {alpha:g}, calibrated by {calibration_kind}")
         if inflation and inflation.get("points") is not None:
             ci = inflation.get("ci_points") or [None, None]
             reasons.append(
                 f"estimated score inflation {inflation['points']:.1f} points"
                 + (f" (95% CI {ci[0]:.1f} to {ci[1]:.1f})" if ci[0] is not None and ci[1] is not None else "")
             )
-        return {"label": "contaminated", "reasons": reasons, "power": power, "calibrated_by": calibration_kind}
+        return {
+            "label": "contaminated",
+            "reasons": reasons,
+            "power": power,
+            "calibrated_by": calibration_kind,
+        }
     else:
-        reasons.append(f"{test.name}: p={test.p_value:.3g}, not below {alpha:g} (calibrated by {calibration_kind})")
+        reasons.append(
+            f"{test.name}: p={test.p_value:.3g}, not below {alpha:g} (calibrated by {calibration_kind})"
+        )
     mde = power["mde_inflation_points"]
     if mde is not None and mde > max_mde_points:
         reasons.append(
             f"too little power to clear: an inflation below {mde:.1f} points would likely be missed "
             f"(limit {max_mde_points:g}); score more items"
         )
-        return {"label": "inconclusive", "reasons": reasons, "power": power, "calibrated_by": calibration_kind}
+        return {
+            "label": "inconclusive",
+            "reasons": reasons,
+            "power": power,
+            "calibrated_by": calibration_kind,
+        }
     if mde is not None:
         reasons.append(f"would have detected a score inflation of {mde:.1f} points or more with 80% power")
     elif test.mde is not None:
-        reasons.append(f"would have detected a mean combined contrast of {test.mde:.2f} or more with 80% power")
+        reasons.append(
+            f"would have detected a mean combined contrast of {test.mde:.2f} or more with 80% power"
+        )
     return {"label": "no evidence", "reasons": reasons, "power": power, "calibrated_by": calibration_kind}
 
 
@@ -300,11 +338,15 @@ def ranked_items(
             row["original_correct"] = _r(float(model.accuracy[i, 0]))
             row["twins_correct"] = _r(float(model.accuracy[i, 1:].mean()))
         if model.loglikelihood is not None:
-            row["loglikelihood_ratio"] = _r(float(model.loglikelihood[i, 0] - model.loglikelihood[i, 1:].mean()))
+            row["loglikelihood_ratio"] = _r(
+                float(model.loglikelihood[i, 0] - model.loglikelihood[i, 1:].mean())
+            )
         if model.completion is not None and np.isfinite(model.completion[i, 0]):
             row["completion_fuzzy"] = _r(float(model.completion[i, 0]))
         if model.min_k_plus_plus is not None:
-            row["min_k_plus_plus_gain"] = _r(float(model.min_k_plus_plus[i, 0] - model.min_k_plus_plus[i, 1:].mean()))
+            row["min_k_plus_plus_gain"] = _r(
+                float(model.min_k_plus_plus[i, 0] - model.min_k_plus_plus[i, 1:].mean())
+            )
         rows.append(row)
     rows.sort(key=lambda r: (-r["score"], r["item_id"]))
     return rows

@@ -38,12 +38,13 @@ class Expression:
     text: str
     literals: tuple[Literal, ...]
     value: Fraction
+    tree: tuple = ()  # ("lit", i) | ("neg", node) | (op, left, right): evaluated without re-parsing
 
     def evaluate(self, values: list[Fraction] | tuple[Fraction, ...]) -> Fraction:
         """The expression's value with its literals replaced, in order, by ``values``."""
         if len(values) != len(self.literals):
             raise ValueError(f"{len(self.literals)} literals, {len(values)} values")
-        return _Parser(self.text, list(values)).parse()[0]
+        return _evaluate(self.tree, values, self.text)
 
     def render(self, texts: list[str] | tuple[str, ...]) -> str:
         """The expression's text with its literals replaced, in order, by ``texts``."""
@@ -67,24 +68,41 @@ def parse_number(text: str) -> Fraction:
 def parse_expression(text: str) -> Expression:
     """Parse and evaluate one annotation expression exactly; raise ExpressionError if it is not
     plain arithmetic on number literals."""
-    value, literals = _Parser(text, None).parse()
-    return Expression(text=text, literals=tuple(literals), value=value)
+    parser = _Parser(text)
+    value, literals = parser.parse()
+    return Expression(text=text, literals=tuple(literals), value=value, tree=parser.tree)
+
+
+def _evaluate(node: tuple, values: list[Fraction] | tuple[Fraction, ...], text: str) -> Fraction:
+    kind = node[0]
+    if kind == "lit":
+        return values[node[1]]
+    if kind == "neg":
+        return -_evaluate(node[1], values, text)
+    left, right = _evaluate(node[1], values, text), _evaluate(node[2], values, text)
+    if kind == "+":
+        return left + right
+    if kind == "-":
+        return left - right
+    if kind == "*":
+        return left * right
+    if right == 0:
+        raise ExpressionError(f"division by zero in {text!r}")
+    return left / right
 
 
 class _Parser:
     """expr := term (('+'|'-') term)* ; term := unary (('*'|'/') unary)* ;
-    unary := '-' unary | atom ; atom := NUMBER | '(' expr ')'.
+    unary := '-' unary | atom ; atom := NUMBER | '(' expr ')'.  Builds the value and a tree."""
 
-    With ``substitute`` given, the i-th literal takes the i-th value instead of its own."""
-
-    def __init__(self, text: str, substitute: list[Fraction] | None) -> None:
+    def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
-        self.substitute = substitute
         self.literals: list[Literal] = []
+        self.tree: tuple = ()
 
     def parse(self) -> tuple[Fraction, list[Literal]]:
-        value = self._expr()
+        value, self.tree = self._expr()
         self._skip()
         if self.pos != len(self.text):
             raise ExpressionError(f"unexpected {self.text[self.pos :]!r} in {self.text!r}")
@@ -100,44 +118,47 @@ class _Parser:
         self._skip()
         return self.text[self.pos] if self.pos < len(self.text) else ""
 
-    def _expr(self) -> Fraction:
-        value = self._term()
+    def _expr(self) -> tuple[Fraction, tuple]:
+        value, node = self._term()
         while self._peek() in ("+", "-"):
             op = self.text[self.pos]
             self.pos += 1
-            rhs = self._term()
+            rhs, rnode = self._term()
             value = value + rhs if op == "+" else value - rhs
-        return value
+            node = (op, node, rnode)
+        return value, node
 
-    def _term(self) -> Fraction:
-        value = self._unary()
+    def _term(self) -> tuple[Fraction, tuple]:
+        value, node = self._unary()
         while self._peek() in ("*", "/"):
             op = self.text[self.pos]
             self.pos += 1
-            rhs = self._unary()
+            rhs, rnode = self._unary()
             if op == "*":
                 value = value * rhs
             else:
                 if rhs == 0:
                     raise ExpressionError(f"division by zero in {self.text!r}")
                 value = value / rhs
-        return value
+            node = (op, node, rnode)
+        return value, node
 
-    def _unary(self) -> Fraction:
+    def _unary(self) -> tuple[Fraction, tuple]:
         if self._peek() == "-":
             self.pos += 1
-            return -self._unary()
+            value, node = self._unary()
+            return -value, ("neg", node)
         return self._atom()
 
-    def _atom(self) -> Fraction:
+    def _atom(self) -> tuple[Fraction, tuple]:
         ch = self._peek()
         if ch == "(":
             self.pos += 1
-            value = self._expr()
+            value, node = self._expr()
             if self._peek() != ")":
                 raise ExpressionError(f"unbalanced parenthesis in {self.text!r}")
             self.pos += 1
-            return value
+            return value, node
         match = _NUMBER.match(self.text, self.pos)
         if match is None:
             raise ExpressionError(f"expected a number at {self.text[self.pos :]!r} in {self.text!r}")
@@ -148,6 +169,4 @@ class _Parser:
         index = len(self.literals)
         self.literals.append(Literal(own, match.start(), match.end(), literal_text))
         self.pos = match.end()
-        if self.substitute is not None:
-            return self.substitute[index]
-        return own
+        return own, ("lit", index)

@@ -11,7 +11,9 @@ import typer
 
 def contamination(
     model: str = typer.Option(
-        ..., "--model", help="Model directory or Hub name (hf, vllm), 'smollm2', or the served model name (openai-*)."
+        ...,
+        "--model",
+        help="Model directory or Hub name (hf, vllm), 'smollm2', or the served model name (openai-*).",
     ),
     backend: str = typer.Option(..., "--backend", help="hf | vllm | openai-completions | openai-chat."),
     benchmarks: list[str] | None = typer.Option(
@@ -20,31 +22,53 @@ def contamination(
         "--benchmark",
         help="Benchmarks (repeat or comma-separate): gsm8k, mmlu, arc_challenge, arc_easy, hellaswag. Default gsm8k.",
     ),
-    sample: int | None = typer.Option(None, "--sample", help="Test a seeded random sample of N items per benchmark."),
-    seed: int = typer.Option(1234, "--seed", help="Seeds the twins, the sample, lm-eval and the tests (recorded)."),
+    sample: int | None = typer.Option(
+        None, "--sample", help="Test a seeded random sample of N items per benchmark."
+    ),
+    seed: int = typer.Option(
+        1234, "--seed", help="Seeds the twins, the sample, lm-eval and the tests (recorded)."
+    ),
     twins: int = typer.Option(2, "--twins", help="Fresh twins per item."),
     reference: str | None = typer.Option(
         None, "--reference", help="A model known not to have seen the test items (calibrates the tests)."
     ),
     tests: str = typer.Option(
-        "scores,likelihood,completion,order", "--tests", help="Comma-separated subset of scores, likelihood, completion, order."
+        "scores,likelihood,completion,order",
+        "--tests",
+        help="Comma-separated subset of scores, likelihood, completion, order.",
     ),
     control: bool | None = typer.Option(
-        None, "--control/--no-control", help="Calibrate on twinned train-split items (GSM8K; default: when no --reference)."
+        None,
+        "--control/--no-control",
+        help="Calibrate on twinned train-split items (GSM8K; default: when no --reference).",
     ),
     alpha: float = typer.Option(0.01, "--alpha", help="Level of the contamination test (false-alarm rate)."),
     max_mde: float = typer.Option(
-        20.0, "--max-mde", help="Clear only if an inflation of this many points would have been detected (80% power)."
+        20.0,
+        "--max-mde",
+        help="Clear only if an inflation of this many points would have been detected (80% power).",
     ),
-    n_shot: int | None = typer.Option(None, "--n-shot", help="Few-shot examples for the score test (default lm-eval's)."),
-    max_gen_toks: int | None = typer.Option(None, "--max-gen-toks", help="Cap generated tokens (GSM8K scores)."),
-    out: Path = typer.Option(Path("contamination-out"), "--out", help="Output folder (contamination.json, .md)."),
-    base_url: str | None = typer.Option(None, "--base-url", help="Endpoint URL, e.g. http://host:8000/v1 (openai-*)."),
-    api_key_env: str | None = typer.Option(None, "--api-key-env", help="Environment variable holding the key."),
+    n_shot: int | None = typer.Option(
+        None, "--n-shot", help="Few-shot examples for the score test (default lm-eval's)."
+    ),
+    max_gen_toks: int | None = typer.Option(
+        None, "--max-gen-toks", help="Cap generated tokens (GSM8K scores)."
+    ),
+    out: Path = typer.Option(
+        Path("contamination-out"), "--out", help="Output folder (contamination.json, .md)."
+    ),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="Endpoint URL, e.g. http://host:8000/v1 (openai-*)."
+    ),
+    api_key_env: str | None = typer.Option(
+        None, "--api-key-env", help="Environment variable holding the key."
+    ),
     tokenizer: str | None = typer.Option(
         None, "--tokenizer", help="Tokenizer of the served model (openai-completions log-likelihoods)."
     ),
-    model_arg: list[str] | None = typer.Option(None, "--model-arg", help="KEY=VALUE for lm-eval's model (repeatable)."),
+    model_arg: list[str] | None = typer.Option(
+        None, "--model-arg", help="KEY=VALUE for lm-eval's model (repeatable)."
+    ),
     batch_size: str | None = typer.Option(None, "--batch-size", help="lm-eval batch size (hf, vllm)."),
     device: str | None = typer.Option(None, "--device", help="hf: cpu (default), cuda, mps."),
     dtype: str | None = typer.Option(None, "--dtype", help="hf/vllm dtype."),

@@ -58,12 +58,16 @@ _WORDS = {
 }  # fmt: skip
 _TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _WORD_NUMBER = re.compile(
-    r"\b(?:(" + "|".join(_TENS) + r")-(one|two|three|four|five|six|seven|eight|nine)|("
+    r"\b(?:("
+    + "|".join(_TENS)
+    + r")-(one|two|three|four|five|six|seven|eight|nine)|("
     + "|".join(sorted(_WORDS, key=len, reverse=True))
     + r"))\b",
     re.IGNORECASE,
 )
-_FRACTION_WORD = re.compile(r"-(?:halves|half|thirds?|quarters?|fourths?|fifths?|sixths?|eighths?|tenths?)\b", re.I)
+_FRACTION_WORD = re.compile(
+    r"-(?:halves|half|thirds?|quarters?|fourths?|fifths?|sixths?|eighths?|tenths?)\b", re.I
+)
 # Words that imply a number a solution may use without the question writing it.
 _IMPLIED: tuple[tuple[str, tuple[int, ...]], ...] = (
     (r"half|halves|twice|double|doubled|doubles|pair|pairs|couple|both|second|two-|biweekly", (2,)),
@@ -76,7 +80,10 @@ _IMPLIED: tuple[tuple[str, tuple[int, ...]], ...] = (
     (r"dozens?|feet|foot|inch|inches|months?|monthly|annual|year|years|yearly", (12,)),
     (r"pounds?|ounces?", (16,)),
     (r"score", (20,)),
-    (r"weeks?|weekly|days?|daily|hours?|hourly|minutes?|seconds?|months?|years?", (7, 24, 30, 52, 60, 365, 3600)),
+    (
+        r"weeks?|weekly|days?|daily|hours?|hourly|minutes?|seconds?|months?|years?",
+        (7, 24, 30, 52, 60, 365, 3600),
+    ),
     (r"percent|%|cents?|dollars?|\$|meters?|centimeters?|century", (100,)),
     (r"miles?", (5280,)),
     (r"kilo\w*|grams?|thousand|liters?|milliliters?", (1000,)),
@@ -89,7 +96,7 @@ _LARGE = (7, 12, 24, 52, 60, 100, 365, 1000)
 # Constants every solution may use whatever the numbers (halves, percent factors).
 _UNIVERSAL = frozenset({Fraction(0), Fraction(1), Fraction(2), Fraction(1, 2), Fraction(1, 100)})
 MAX_DECIMALS = 2  # a twin's non-integer results are finite decimals with at most this many places
-MAX_DRAWS = 400  # attempts per item before giving up on finding its twins
+MAX_DRAWS = 200  # attempts per item before giving up on finding its twins
 
 
 class TwinError(ValueError):
@@ -276,7 +283,9 @@ def _extract(question: str, answer: str, held: frozenset[Fraction]) -> Template:
     quantities = find_quantities(question)
     implied = implied_constants(question)
     # A question number equal to an implied one ("two days ... half as much") may be either: it stays.
-    fixed_values = {q.value for q in quantities if q.fixed} | held | {q.value for q in quantities if q.value in implied}
+    fixed_values = (
+        {q.value for q in quantities if q.fixed} | held | {q.value for q in quantities if q.value in implied}
+    )
     # Equal values in the question are one variable: a step cannot tell two 3s apart, so they stay equal.
     candidates = {q.value for q in quantities if q.fixed is None and q.value not in fixed_values}
     percent_values = {q.value for q in quantities if q.percent and q.value in candidates}
@@ -367,9 +376,16 @@ def _check_constants(t: Template, implied: set[Fraction]) -> None:
     fixed = {q.value for q in t.quantities if q.fixed} | set(t.held)
     unchanged = {q.value for q in t.quantities if q.value not in t.variables}
     # Numbers written in the question that are not quantities ("1:00 PM", "a ratio of 7:11") never change.
-    written = {Fraction(x) for x in re.findall(r"\d+(?:\.\d+)?", t.question.replace(",", ""))} - set(t.variables)
+    written = {Fraction(x) for x in re.findall(r"\d+(?:\.\d+)?", t.question.replace(",", ""))} - set(
+        t.variables
+    )
     explained = set(_UNIVERSAL) | set(UNIT_CONSTANTS) | implied | unchanged | written
-    explained |= {f for q in t.quantities if q.percent and q.value in unchanged for f in _percent_forms(q.value).values()}
+    explained |= {
+        f
+        for q in t.quantities
+        if q.percent and q.value in unchanged
+        for f in _percent_forms(q.value).values()
+    }
     conversions: dict[Fraction, tuple[str, set[Fraction]]] = {}
     combinations: dict[Fraction, tuple[str, set[Fraction]]] = {}
     for a in t.variables:
@@ -420,7 +436,12 @@ def _check_solution_text(t: Template) -> None:
     # Fixed numbers and question numbers no step uses keep their value, so the text may repeat them.
     known = set(t.variables) | {s.result for s in t.steps} | {q.value for q in t.quantities}
     known |= {Fraction(src.key) for st in t.steps for src in st.sources if src.kind == "constant"}  # type: ignore[arg-type]
-    known |= {apply_transform(src.transform, Fraction(src.key)) for st in t.steps for src in st.sources if src.kind == "variable"}  # type: ignore[arg-type]
+    known |= {
+        apply_transform(src.transform, Fraction(src.key))
+        for st in t.steps
+        for src in st.sources
+        if src.kind == "variable"
+    }  # type: ignore[arg-type]
     for line in t.answer.split("\n")[:-1]:
         prose = _ANNOTATION.sub(" ", line)
         for m in _NUMBER.finditer(prose):
@@ -458,7 +479,9 @@ def instantiate(t: Template, rng: np.random.Generator, k: int, max_draws: int = 
         twins.append(twin)
     if len(twins) < k:
         common = ", ".join(f"{r} x{n}" for r, n in reasons.most_common(2))
-        raise TwinError("no valid numbers found", f"{len(twins)} of {k} twins after {max_draws} draws ({common})")
+        raise TwinError(
+            "no valid numbers found", f"{len(twins)} of {k} twins after {max_draws} draws ({common})"
+        )
     return twins
 
 
@@ -571,7 +594,9 @@ def _build(t: Template, new: dict[Fraction, Fraction]) -> Twin:
     return Twin(question=question, answer=answer, final=final, values=values)
 
 
-def _source_value(src: Source, original: Fraction, new: dict[Fraction, Fraction], results: list[Fraction]) -> Fraction:
+def _source_value(
+    src: Source, original: Fraction, new: dict[Fraction, Fraction], results: list[Fraction]
+) -> Fraction:
     if src.kind == "variable":
         return apply_transform(src.transform, new[Fraction(src.key)])  # type: ignore[arg-type]
     if src.kind == "result":
@@ -641,7 +666,11 @@ def _rewrite_prose(
         if _FRACTION_WORD.match(text, m.end()):
             return m.group(0)
         tens, unit, single = m.group(1), m.group(2), m.group(3)
-        old = Fraction(_WORDS[tens.lower()] + _WORDS[unit.lower()]) if tens else Fraction(_WORDS[single.lower()])
+        old = (
+            Fraction(_WORDS[tens.lower()] + _WORDS[unit.lower()])
+            if tens
+            else Fraction(_WORDS[single.lower()])
+        )
         if words and old in words:
             return _spell_like(m.group(0), words[old])
         return m.group(0)

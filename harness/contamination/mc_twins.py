@@ -77,7 +77,10 @@ def order_problem(options: list[str]) -> str | None:
         if values == sorted(values) or values == sorted(values, reverse=True):
             return "options in numeric order"
     lowered = [o.strip().lower().rstrip(".") for o in options]
-    if all(re.fullmatch(r"(true|false|yes|no|wrong|not wrong)(, (true|false|yes|no|wrong|not wrong))*", o) for o in lowered):
+    if all(
+        re.fullmatch(r"(true|false|yes|no|wrong|not wrong)(, (true|false|yes|no|wrong|not wrong))*", o)
+        for o in lowered
+    ):
         return "options in a fixed pattern (true/false)"
     return None
 

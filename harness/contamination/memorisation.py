@@ -116,7 +116,16 @@ def completion_matrix(
         exact[i, j] = float(e)
         fuzzy[i, j] = f
         if j == 0:
-            examples.append({"row": i, "prompt": prompt, "expected": rest, "generated": gen, "exact": e, "fuzzy": round(f, 4)})
+            examples.append(
+                {
+                    "row": i,
+                    "prompt": prompt,
+                    "expected": rest,
+                    "generated": gen,
+                    "exact": e,
+                    "fuzzy": round(f, 4),
+                }
+            )
     return exact, fuzzy, examples
 
 

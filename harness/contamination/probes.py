@@ -41,7 +41,9 @@ class ModelProbe(Protocol):
     def complete(self, prompts: list[str], max_tokens: int) -> list[str]: ...
 
 
-def min_k_scores(token_logprobs: np.ndarray, mu: np.ndarray, sigma: np.ndarray, k: float) -> tuple[float, float]:
+def min_k_scores(
+    token_logprobs: np.ndarray, mu: np.ndarray, sigma: np.ndarray, k: float
+) -> tuple[float, float]:
     """Min-K% and Min-K%++ of one text from its per-token statistics (higher: more likely seen)."""
     lp = np.asarray(token_logprobs, dtype=float)
     if len(lp) == 0:

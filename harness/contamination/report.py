@@ -55,7 +55,10 @@ def render_markdown(record: dict[str, Any]) -> str:
         "the repository.",
         "",
     ]
-    md += ["| benchmark | verdict | calibrated by | items | original | twins | drop (95% CI) | inflation, points (95% CI) | p |", "|---|---|---|---|---|---|---|---|---|"]
+    md += [
+        "| benchmark | verdict | calibrated by | items | original | twins | drop (95% CI) | inflation, points (95% CI) | p |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, s in (record.get("benchmarks") or {}).items():
         sc = s.get("scores") or {}
         ci = sc.get("drop_ci") or [None, None]
@@ -96,7 +99,10 @@ def render_markdown(record: dict[str, Any]) -> str:
         mem = s.get("memorisation") or {}
         tests = mem.get("tests") or {}
         if tests:
-            md += ["| test (original vs twins) | mean contrast | 95% CI | p | note |", "|---|---|---|---|---|"]
+            md += [
+                "| test (original vs twins) | mean contrast | 95% CI | p | note |",
+                "|---|---|---|---|---|",
+            ]
             for tname, t in tests.items():
                 md.append(
                     f"| {_esc(tname)} | {_num(t.get('statistic'))} | {_num(t.get('ci_low'))} to {_num(t.get('ci_high'))} | "
@@ -122,7 +128,10 @@ def render_markdown(record: dict[str, Any]) -> str:
         top = s.get("items") or []
         if top:
             md += ["Items most likely seen (combined contrast, best first):", ""]
-            md += ["| item | score | original right | twins right | log-likelihood ratio |", "|---|---|---|---|---|"]
+            md += [
+                "| item | score | original right | twins right | log-likelihood ratio |",
+                "|---|---|---|---|---|",
+            ]
             for row in top[:10]:
                 md.append(
                     f"| {_esc(row.get('item_id'))} | {_num(row.get('score'))} | {_num(row.get('original_correct'))} | "
@@ -131,5 +140,10 @@ def render_markdown(record: dict[str, Any]) -> str:
             md.append("")
         for ex in (s.get("examples") or [])[:2]:
             if ex.get("original_text"):
-                md += [f"Original text of `{_esc(ex['item_id'])}` (as scored):", "", _fence(str(ex["original_text"])), ""]
+                md += [
+                    f"Original text of `{_esc(ex['item_id'])}` (as scored):",
+                    "",
+                    _fence(str(ex["original_text"])),
+                    "",
+                ]
     return "\n".join(md) + "\n"

@@ -145,7 +145,9 @@ def run_contamination(
         raise ContaminationError(f"--twins must be between 1 and 20, got {twins}")
     if not 0 < alpha < 0.5:
         raise ContaminationError(f"--alpha must be in (0, 0.5), got {alpha}")
-    for key, value in ((k, v) for k, v in (sample.items() if isinstance(sample, Mapping) else [("sample", sample)])):
+    for key, value in (
+        (k, v) for k, v in (sample.items() if isinstance(sample, Mapping) else [("sample", sample)])
+    ):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 2):
             raise ContaminationError(f"{key}: a sample must be at least 2 items, got {value!r}")
     options = Options(
@@ -185,7 +187,7 @@ def run_contamination(
     record: dict[str, Any] = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
-        "status": {"flagged": "flagged", "clean": "clean"}.get(status, status),
+        "status": status,
         "headline": _headline(sections),
         "model": _identity(subject, model, backend),
         "reference": _identity(ref_subject, reference, "hf") if ref_subject is not None else None,
@@ -212,7 +214,11 @@ def run_contamination(
         "versions": package_versions(),
         "benchmarks": sections,
     }
-    record["timing"] = {"started_at": started_at, "total_s": round(time.monotonic() - started, 3), **durations}
+    record["timing"] = {
+        "started_at": started_at,
+        "total_s": round(time.monotonic() - started, 3),
+        **durations,
+    }
     write_json(out_dir / "contamination.json", record)
     from harness.contamination.report import render_markdown
 
@@ -237,13 +243,17 @@ def _build_subjects(
     require_api_key(api_key_env)
     with api_key_environment(api_key_env):
         lm = _build_model(spec)
-    subject = Subject(lm, LmEvalProbe(lm, backend=backend, loglikelihood=spec.loglikelihood), spec, spec.chat_only)
+    subject = Subject(
+        lm, LmEvalProbe(lm, backend=backend, loglikelihood=spec.loglikelihood), spec, spec.chat_only
+    )
     ref_subject = None
     if reference is not None:
         ref_backend = "vllm" if backend == "vllm" else "hf"
         ref_spec = backend_spec(ref_backend, reference, model_args=reference_args, seed=seed)
         ref_lm = _build_model(ref_spec)
-        ref_subject = Subject(ref_lm, LmEvalProbe(ref_lm, backend=ref_backend, loglikelihood=True), ref_spec, False)
+        ref_subject = Subject(
+            ref_lm, LmEvalProbe(ref_lm, backend=ref_backend, loglikelihood=True), ref_spec, False
+        )
     return subject, ref_subject
 
 
@@ -318,7 +328,9 @@ def _measure(
         extra["likelihood_texts"] = texts
     if "completion" in options.tests and benchmark == "gsm8k":
         # Multiple-choice twins leave the question unchanged, so only GSM8K twins give a contrast.
-        questions = [[question_text(benchmark, vbs.rows[i]) for vbs in versions] for i in range(len(twinset.rows))]
+        questions = [
+            [question_text(benchmark, vbs.rows[i]) for vbs in versions] for i in range(len(twinset.rows))
+        ]
         exact, fuzzy, examples = completion_matrix(subject.probe, questions)
         streams.completion, streams.completion_exact = fuzzy, exact
         extra["completion_examples"] = examples
@@ -345,23 +357,42 @@ def _benchmark(
         )
     if with_scores and not subject.probe.can_score_text and subject.chat and name != "gsm8k":
         with_scores = False
-    model_streams, extra = _measure(subject, bs, twinset, options, out_dir / "lm_eval_tasks" / name / "model", name, with_scores)
+    model_streams, extra = _measure(
+        subject, bs, twinset, options, out_dir / "lm_eval_tasks" / name / "model", name, with_scores
+    )
 
     calibration = Calibration(kind=None)
     if ref is not None:
-        ref_streams, _ = _measure(ref, bs, twinset, options, out_dir / "lm_eval_tasks" / name / "reference", name, with_scores)
+        ref_streams, _ = _measure(
+            ref, bs, twinset, options, out_dir / "lm_eval_tasks" / name / "reference", name, with_scores
+        )
         calibration = Calibration(kind="reference", reference=ref_streams)
     use_control = options.control if options.control is not None else ref is None
     control_info: dict[str, Any] | None = None
     if use_control and name in CONTROL_SPLITS:
         control_bs = load_benchmark(name, CONTROL_SPLITS[name])
-        control_all = make_twins(control_bs, seed=options.seed, k=options.twins)
+        # Twins for a seeded oversample of the control split only (it can be 7k items); coverage of
+        # the control split is reported over that oversample.
+        pool = select_rows(
+            list(range(len(control_bs))), 3 * len(rows) + 20, options.seed, name, salt="control-pool"
+        )
+        control_all = make_twins(control_bs, seed=options.seed, k=options.twins, rows=pool)
         control_rows = select_rows(control_all.rows, len(rows), options.seed, name, salt="control")
         control_set = _subset(control_all, control_rows)
         control_streams, _ = _measure(
-            subject, control_bs, control_set, options, out_dir / "lm_eval_tasks" / name / "control", name, with_scores
+            subject,
+            control_bs,
+            control_set,
+            options,
+            out_dir / "lm_eval_tasks" / name / "control",
+            name,
+            with_scores,
         )
-        control_info = {"split": control_bs.split, "items": len(control_rows), "coverage": control_all.coverage()}
+        control_info = {
+            "split": control_bs.split,
+            "items": len(control_rows),
+            "coverage": control_all.coverage(),
+        }
         if calibration.kind is None:
             calibration = Calibration(kind="control", control=control_streams)
         else:
@@ -388,9 +419,13 @@ def _benchmark(
         section["scores"] = accuracy_summary(model_streams.accuracy, options.alpha, options.seed)
         section["scores"]["setting"] = extra.get("setting")
         if calibration.reference is not None and calibration.reference.accuracy is not None:
-            section["reference_scores"] = accuracy_summary(calibration.reference.accuracy, options.alpha, options.seed)
+            section["reference_scores"] = accuracy_summary(
+                calibration.reference.accuracy, options.alpha, options.seed
+            )
         if calibration.control is not None and calibration.control.accuracy is not None:
-            section["control_scores"] = accuracy_summary(calibration.control.accuracy, options.alpha, options.seed)
+            section["control_scores"] = accuracy_summary(
+                calibration.control.accuracy, options.alpha, options.seed
+            )
     inflation = inflation_estimate(model_streams, calibration, options.alpha, options.seed)
     section["inflation"] = inflation
     section["memorisation"] = _memorisation_section(model_streams, calibration, extra, options)
@@ -405,15 +440,23 @@ def _benchmark(
             rng=np.random.default_rng(options.seed),
         )
     try:
-        test, item_scores, scales, mask = combined_test(model_streams, calibration, alpha=options.alpha, seed=options.seed)
+        test, item_scores, scales, mask = combined_test(
+            model_streams, calibration, alpha=options.alpha, seed=options.seed
+        )
     except ValueError as exc:
-        section.update(verdict="inconclusive", verdict_detail={"label": "inconclusive", "reasons": [str(exc)]})
+        section.update(
+            verdict="inconclusive", verdict_detail={"label": "inconclusive", "reasons": [str(exc)]}
+        )
         section["top_items"] = []
         return section
-    verdict = decide(test, calibration.kind, inflation, alpha=options.alpha, max_mde_points=options.max_mde_points)
+    verdict = decide(
+        test, calibration.kind, inflation, alpha=options.alpha, max_mde_points=options.max_mde_points
+    )
     uncal = None
     if calibration.kind in ("reference", "control"):
-        uncal_test, _, _, _ = combined_test(model_streams, Calibration(kind=None), alpha=options.alpha, seed=options.seed)
+        uncal_test, _, _, _ = combined_test(
+            model_streams, Calibration(kind=None), alpha=options.alpha, seed=options.seed
+        )
         uncal = uncal_test.to_dict()
     items = ranked_items(item_ids, item_scores, mask, model_streams)
     section.update(
@@ -423,7 +466,9 @@ def _benchmark(
             "p_value": test.p_value,
             "verdict": verdict["label"],
             "verdict_detail": verdict,
-            "top_items": [r["item_id"] for r in items if r["score"] is not None and r["score"] > 0][:TOP_ITEMS],
+            "top_items": [r["item_id"] for r in items if r["score"] is not None and r["score"] > 0][
+                :TOP_ITEMS
+            ],
             "items": items,
             "examples": _examples(items, item_ids, extra),
         }
@@ -457,23 +502,37 @@ def _write_twins(path: Path, bs: Any, ts: TwinSet) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
         for i, r in enumerate(ts.rows):
-            line = {"item_id": bs.items[r].item_id, "original": bs.rows[r], "twins": [ts.versions[j][i] for j in range(ts.k)], **ts.details[i]}
+            line = {
+                "item_id": bs.items[r].item_id,
+                "original": bs.rows[r],
+                "twins": [ts.versions[j][i] for j in range(ts.k)],
+                **ts.details[i],
+            }
             fh.write(orjson.dumps(line, option=orjson.OPT_SORT_KEYS, default=str) + b"\n")
 
 
-def _memorisation_section(model: Streams, calibration: Calibration, extra: dict[str, Any], options: Options) -> dict[str, Any]:
-    out: dict[str, Any] = {"tests": stream_tests(model, alpha=options.alpha, seed=options.seed, label="original vs twins")}
+def _memorisation_section(
+    model: Streams, calibration: Calibration, extra: dict[str, Any], options: Options
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "tests": stream_tests(model, alpha=options.alpha, seed=options.seed, label="original vs twins")
+    }
     if calibration.kind == "reference" and calibration.reference is not None:
         from harness.contamination.analysis import _minus
 
         out["tests_minus_reference"] = stream_tests(
-            _minus(model, calibration.reference), alpha=options.alpha, seed=options.seed, label="model minus reference"
+            _minus(model, calibration.reference),
+            alpha=options.alpha,
+            seed=options.seed,
+            label="model minus reference",
         )
     if model.loglikelihood is not None:
         llr = model.loglikelihood[:, 0] - model.loglikelihood[:, 1:].mean(axis=1)
         out["loglikelihood_ratio"] = {
             "mean_nats": float(llr.mean()),
-            "share_original_most_likely": float(np.mean(model.loglikelihood[:, 0] > model.loglikelihood[:, 1:].max(axis=1))),
+            "share_original_most_likely": float(
+                np.mean(model.loglikelihood[:, 0] > model.loglikelihood[:, 1:].max(axis=1))
+            ),
         }
     if model.completion is not None and np.isfinite(model.completion).any():
         rows = np.all(np.isfinite(model.completion), axis=1)
@@ -489,7 +548,9 @@ def _memorisation_section(model: Streams, calibration: Calibration, extra: dict[
     return out
 
 
-def _examples(items: list[dict[str, Any]], item_ids: list[str], extra: dict[str, Any]) -> list[dict[str, Any]]:
+def _examples(
+    items: list[dict[str, Any]], item_ids: list[str], extra: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Exact inputs behind the top items: the likelihood texts, the lm-eval prompt and the completion."""
     position = {item_id: i for i, item_id in enumerate(item_ids)}
     completions = {e["row"]: e for e in extra.get("completion_examples", [])}

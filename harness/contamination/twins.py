@@ -72,10 +72,27 @@ def item_rng(seed: int, benchmark: str, item_id: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
+_CACHE: dict[tuple, TwinSet] = {}
+_CACHE_SIZE = 8
+
+
 def make_twins(bs: BenchmarkSet, *, seed: int, k: int, rows: list[int] | None = None) -> TwinSet:
-    """``k`` twins of each selected item (all items when ``rows`` is None), and why others have none."""
+    """``k`` twins of each selected item (all items when ``rows`` is None), and why others have none.
+
+    Deterministic in (data, seed, k, rows), so results are kept in a small in-process cache (an audit
+    or a test suite asks for the same twins several times); callers must not modify the result.
+    """
     if k < 1:
         raise ValueError("k (twins per item) must be at least 1")
+    key = (bs.benchmark, bs.split, bs.content_sha256, seed, k, None if rows is None else tuple(rows))
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = _make_twins(bs, seed=seed, k=k, rows=rows)
+    return _CACHE[key]
+
+
+def _make_twins(bs: BenchmarkSet, *, seed: int, k: int, rows: list[int] | None) -> TwinSet:
     selected = list(range(len(bs.rows))) if rows is None else list(rows)
     out = TwinSet(bs.benchmark, seed, k, [], [[] for _ in range(k)], [], considered=len(selected))
     for r in selected:

@@ -32,7 +32,10 @@ def test_not_plain_arithmetic_is_refused(bad):
         parse_expression(bad)
 
 
-@given(st.lists(st.integers(0, 10_000), min_size=1, max_size=6), st.lists(st.sampled_from("+-*"), min_size=5, max_size=5))
+@given(
+    st.lists(st.integers(0, 10_000), min_size=1, max_size=6),
+    st.lists(st.sampled_from("+-*"), min_size=5, max_size=5),
+)
 def test_matches_python_on_integer_expressions(numbers, ops):
     text = str(numbers[0])
     for n, op in zip(numbers[1:], ops, strict=False):

@@ -57,7 +57,10 @@ def test_check_solution_catches_wrong_steps():
 
 
 def test_unit_constants_and_implied_numbers_stay_fixed():
-    qs = {q.text: q for q in find_quantities("He works 7 days, 12 hours, for 2019 years; a 4th time at 3 pm, 5 apples.")}
+    qs = {
+        q.text: q
+        for q in find_quantities("He works 7 days, 12 hours, for 2019 years; a 4th time at 3 pm, 5 apples.")
+    }
     assert qs["7"].fixed and qs["12"].fixed and qs["2019"].fixed and qs["3"].fixed
     assert "4" not in qs  # ordinal
     assert qs["5"].fixed is None
