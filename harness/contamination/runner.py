@@ -452,6 +452,15 @@ def _benchmark(
     verdict = decide(
         test, calibration.kind, inflation, alpha=options.alpha, max_mde_points=options.max_mde_points
     )
+    control_test = None
+    if calibration.kind == "reference" and calibration.control is not None:  # both given: report the second
+        ctest, _, _, _ = combined_test(
+            model_streams,
+            Calibration("control", control=calibration.control),
+            alpha=options.alpha,
+            seed=options.seed,
+        )
+        control_test = ctest.to_dict()
     uncal = None
     if calibration.kind in ("reference", "control"):
         uncal_test, _, _, _ = combined_test(
@@ -463,6 +472,7 @@ def _benchmark(
         {
             "test": {**test.to_dict(), "stream_scales": {k: round(v, 6) for k, v in scales.items()}},
             "uncalibrated_test": uncal,
+            "control_test": control_test,
             "p_value": test.p_value,
             "verdict": verdict["label"],
             "verdict_detail": verdict,

@@ -31,7 +31,7 @@ SCHEMA_VERSION = 1
 SERVED_URL_PLACEHOLDER = "http://127.0.0.1:<port>/v1"
 # Hashing a corpus is worth it up to a point; beyond it record names and sizes (and say so).
 HASH_BYTES_CAP = 2 * 1024**3
-EXIT_CODES = {"clean": 0, "flagged": 1, "error": 2}
+EXIT_CODES = {"clean": 0, "flagged": 1, "error": 2, "unresolved": 3}
 
 SectionFn = Callable[..., dict]
 
@@ -43,6 +43,7 @@ class SectionRunners:
     scan: SectionFn | None = None
     verify: SectionFn | None = None
     fingerprint: SectionFn | None = None
+    contamination: SectionFn | None = None
     # serve(name: str, served_model_name: str) -> context manager yielding the base URL ("http://h:p/v1")
     serve: Callable[[str, str], contextlib.AbstractContextManager[str]] | None = None
 
@@ -67,6 +68,12 @@ def _real_fingerprint() -> SectionFn:
     from harness.fingerprint import run_fingerprint
 
     return run_fingerprint
+
+
+def _real_contamination() -> SectionFn:
+    from harness.contamination import run_contamination
+
+    return run_contamination
 
 
 def _real_serve() -> Callable[[str, str], contextlib.AbstractContextManager[str]]:
@@ -96,6 +103,7 @@ _REAL: dict[str, Callable[[], Callable]] = {
     "scan": _real_scan,
     "verify": _real_verify,
     "fingerprint": _real_fingerprint,
+    "contamination": _real_contamination,
     "serve": _real_serve,
 }
 
@@ -183,7 +191,53 @@ def plan_sections(config: AuditConfig) -> list[SectionPlan]:
         )
     if not any(p.name == "fingerprint" for p in plans):
         plans += _fingerprint_plan(config)
+    plans += _contamination_plan(config)
     return plans
+
+
+def _contamination_plan(config: AuditConfig) -> list[SectionPlan]:
+    """`harness contamination` on the weights or the endpoint; after the fingerprint, so an endpoint's
+    contamination is only read once the audit knows what it serves."""
+    f = config.file
+    c = f.contamination
+    if c is None:
+        return []
+    target = c.target or ("weights" if f.model is not None else "endpoint")
+    kw: dict[str, Any] = {"seed": c.seed, "twins": c.twins, "alpha": c.alpha}
+    for key in ("benchmarks", "sample", "tests", "control", "n_shot"):
+        value = getattr(c, key)
+        if value is not None:
+            kw[key] = value
+    if c.max_gen_toks is not None:
+        kw["gen_kwargs"] = {"max_gen_toks": c.max_gen_toks}
+    if c.reference is not None:
+        kw["reference"] = _local_path(config, c.reference)
+    if target == "weights":
+        assert f.model is not None
+        model_args = dict(f.model.model_args)
+        if f.model.revision:
+            model_args.setdefault("revision", f.model.revision)
+        kw |= {
+            "model": _local_path(config, f.model.path),
+            "backend": f.model.backend,
+            "model_args": model_args or None,
+        }
+    else:
+        assert f.endpoint is not None
+        endpoint_args = dict(f.endpoint.model_args)
+        if f.endpoint.serve and f.endpoint.backend == "openai-completions":
+            endpoint_args.setdefault("tokenizer", f.endpoint.serve)
+        kw |= {
+            "model": endpoint_model_name(config),
+            "backend": f.endpoint.backend,
+            "api_key_env": f.endpoint.api_key_env,
+            "model_args": endpoint_args or None,
+        }
+    return [
+        SectionPlan(
+            "contamination", "contamination", "contamination", kw, needs_endpoint=target == "endpoint"
+        )
+    ]
 
 
 def _local_path(config: AuditConfig, value: str) -> str:
@@ -217,11 +271,15 @@ def endpoint_model_name(config: AuditConfig) -> str:
 
 
 def overall_status(sections: dict[str, dict]) -> str:
-    """error beats flagged beats clean: a release gate must not pass when a check could not run."""
+    """error beats flagged beats unresolved beats clean: a release gate must not pass when a check could
+    not run. ``unresolved`` (exit 3, harness/records/status.py) is a check that ran but could not decide,
+    such as an inconclusive contamination test."""
     statuses = [s.get("status") for s in sections.values()]
-    if any(st not in ("clean", "flagged") for st in statuses):
+    if any(st not in ("clean", "flagged", "unresolved") for st in statuses):
         return "error"
-    return "flagged" if "flagged" in statuses else "clean"
+    if "flagged" in statuses:
+        return "flagged"
+    return "unresolved" if "unresolved" in statuses else "clean"
 
 
 def exit_code(status: str) -> int:
@@ -234,6 +292,7 @@ SECTION_TITLES = {
     "fingerprint": "Endpoint fingerprint",
     "verify_weights": "Scores of the weights",
     "verify_endpoint": "Scores of the endpoint",
+    "contamination": "Contamination (model side)",
 }
 
 
@@ -242,7 +301,8 @@ def audit_headline(status: str, sections: dict[str, dict]) -> str:
     if not sections:
         return "Nothing was configured to check."
     flagged = [n for n, s in sections.items() if s.get("status") == "flagged"]
-    failed = [n for n, s in sections.items() if s.get("status") not in ("clean", "flagged")]
+    failed = [n for n, s in sections.items() if s.get("status") not in ("clean", "flagged", "unresolved")]
+    unresolved = [n for n, s in sections.items() if s.get("status") == "unresolved"]
     names = lambda ns: ", ".join(SECTION_TITLES.get(n, n).lower() for n in ns)  # noqa: E731
     if status == "clean":
         return f"No problem found: all {len(sections)} checks ({names(sections)}) came back clean."
@@ -251,6 +311,8 @@ def audit_headline(status: str, sections: dict[str, dict]) -> str:
         parts.append(f"problems found by {names(flagged)}")
     if failed:
         parts.append(f"{names(failed)} could not complete")
+    if unresolved:
+        parts.append(f"{names(unresolved)} could not decide")
     sentence = "; ".join(parts)
     return sentence[0].upper() + sentence[1:] + "."
 

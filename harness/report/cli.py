@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 console = Console(stderr=True)
-_STYLE = {"clean": "green", "flagged": "bold red", "error": "bold yellow"}
+_STYLE = {"clean": "green", "flagged": "bold red", "error": "bold yellow", "unresolved": "yellow"}
 
 
 def _event(name: str, phase: str, record: dict | None) -> None:
