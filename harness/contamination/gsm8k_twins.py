@@ -48,7 +48,8 @@ _SHOWN_RESULT = re.compile(r"(\d[\d,]*(?:\.\d+)?)(?![\d:])")
 # A number in running text: 80,000 / 16 / 2.50 / .5 — not glued to letters, digits or a colon on either side.
 # Units may follow directly ("30mph"); ordinals ("4th") are not quantities.
 _NUMBER = re.compile(
-    r"(?<![\w.:,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?![\d:]|,\d|\.\d|(?:st|nd|rd|th)\b)"
+    r"(?:(?<=\d[x\u00d7])|(?<![\w.:,]))(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+    r"(?!\d|:\d|,\d|\.\d|(?:st|nd|rd|th)\b)"
 )
 _WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -78,7 +79,7 @@ _IMPLIED: tuple[tuple[str, tuple[int, ...]], ...] = (
     (r"eighths?|pints?|octagon|octopus|spider", (8,)),
     (r"tenths?|dimes?|decade", (10,)),
     (r"dozens?|feet|foot|inch|inches|months?|monthly|annual|year|years|yearly", (12,)),
-    (r"pounds?|ounces?", (16,)),
+    (r"pounds?|ounces?|cups?|gallons?", (16,)),
     (r"score", (20,)),
     (
         r"weeks?|weekly|days?|daily|hours?|hourly|minutes?|seconds?|months?|years?",
@@ -333,6 +334,7 @@ def _extract(question: str, answer: str, held: frozenset[Fraction]) -> Template:
         held=tuple(sorted(held)),
     )
     _check_constants(template, implied)
+    _check_unit_products(template, implied)
     _check_solution_text(template)
     return template
 
@@ -400,6 +402,13 @@ def _check_constants(t: Template, implied: set[Fraction]) -> None:
             if a > b:
                 combinations.setdefault(a - b, (f"{_fmt(a)}-{_fmt(b)}", {a, b}))
             combinations.setdefault(a / b, (f"{_fmt(a)}/{_fmt(b)}", {a, b}))
+    # A question number no step uses may still be tied to the others ("invited 16 people. 10 want
+    # chicken and 6 want pasta"): if it is their sum, product or difference, they are held.
+    for q in t.quantities:
+        if q.fixed is None and q.value not in t.variables and q.value not in fixed:
+            hit = combinations.get(q.value)
+            if hit is not None:
+                raise _Hold(hit[1], "question numbers tied by an unstated relation", f"{q.text} = {hit[0]}")
     for step in t.steps:
         for src in step.sources:
             if src.kind != "constant":
@@ -442,13 +451,56 @@ def _check_solution_text(t: Template) -> None:
         for src in st.sources
         if src.kind == "variable"
     }  # type: ignore[arg-type]
+    question_words = {_word_value(m) for m in _WORD_NUMBER.finditer(t.question)}
+    changing = set(t.variables) | {s.result for s in t.steps}
     for line in t.answer.split("\n")[:-1]:
+        marked = _ANNOTATION.sub("\u00a7", line)
+        # "36-2=7 rabbits" with no <<...>>: a computation the twin cannot redo.
+        if re.search(r"=\s*\$?\s*\d", marked):
+            raise TwinError("unannotated computation in the solution", line.strip()[:80])
         prose = _ANNOTATION.sub(" ", line)
+        spans = {m.span(1) for m in _NUMBER.finditer(prose)}
+        for m in re.finditer(r"\d+(?:\.\d+)?", prose):
+            if not any(a <= m.start() < b for a, b in spans) and Fraction(m.group(0)) in changing:
+                raise TwinError(
+                    "number glued to text in the solution", f"{m.group(0)} in {line.strip()[:80]!r}"
+                )
         for m in _NUMBER.finditer(prose):
             value = parse_number(m.group(1))
             if value <= 1 or value in known:
                 continue
             raise TwinError("unannotated number in the solution", f"{m.group(1)} in {line.strip()[:80]!r}")
+        # A number word in the solution that the question only wrote in digits may count something
+        # else ("3 pounds of candy" ... "there are three of them"): that value is held.
+        for m in _WORD_NUMBER.finditer(prose):
+            if _FRACTION_WORD.match(prose, m.end()):
+                continue
+            value = _word_value(m)
+            if value in t.variables and value not in question_words:
+                raise _Hold(
+                    {value}, "number word in the solution", f"{m.group(0)!r} in {line.strip()[:80]!r}"
+                )
+
+
+def _word_value(m: re.Match[str]) -> Fraction:
+    tens, unit, single = m.group(1), m.group(2), m.group(3)
+    return Fraction(_WORDS[tens.lower()] + _WORDS[unit.lower()]) if tens else Fraction(_WORDS[single.lower()])
+
+
+def _check_unit_products(t: Template, implied: set[Fraction]) -> None:
+    """Hold a changing number that a written number times an implied unit could be ("14 days" in a
+    question that also says "two weeks"): changing it alone would contradict the text."""
+    written = {q.value for q in t.quantities if q.value > 1} | {
+        Fraction(x) for x in re.findall(r"\d+(?:\.\d+)?", t.question.replace(",", ""))
+    }
+    units = {u for u in implied if u.denominator == 1 and int(u) in _LARGE}
+    for v in t.variables:
+        for a in written:
+            if a == v:
+                continue
+            for u in units:
+                if a * u == v:
+                    raise _Hold({v}, "number fixed by the text", f"{_fmt(v)} = {_fmt(a)} x {_fmt(u)}")
 
 
 # ------------------------------------------------------------------------------------------ instantiation
