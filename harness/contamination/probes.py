@@ -11,6 +11,7 @@ distribution's mean and variance; on other backends Min-K%++ is reported as unav
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -56,9 +57,12 @@ def min_k_scores(
 class LmEvalProbe:
     """A ``ModelProbe`` over an lm-eval model object (built by harness.models.backends)."""
 
-    def __init__(self, lm: Any, *, backend: str, loglikelihood: bool, batch_size: int = 8) -> None:
+    def __init__(
+        self, lm: Any, *, backend: str, loglikelihood: bool, chat: bool = False, batch_size: int = 8
+    ) -> None:
         self.lm = lm
         self.name = backend
+        self.chat = chat  # requests go out as chat messages (openai-chat)
         self.can_score_text = loglikelihood
         self.can_score_tokens = backend == "hf" and hasattr(lm, "model") and hasattr(lm, "tokenizer")
         self.batch_size = batch_size
@@ -114,5 +118,10 @@ class LmEvalProbe:
         from lm_eval.api.instance import Instance
 
         kwargs = {"until": ["\n"], "max_gen_toks": max_tokens, "do_sample": False, "temperature": 0.0}
-        requests = [Instance("generate_until", {}, (p, dict(kwargs)), i) for i, p in enumerate(prompts)]
+        contexts: list[Any] = list(prompts)
+        if self.chat:  # a chat endpoint takes messages: the prefix is the user's whole message
+            from lm_eval.models.api_models import JsonChatStr
+
+            contexts = [JsonChatStr(json.dumps([{"role": "user", "content": p}])) for p in prompts]
+        requests = [Instance("generate_until", {}, (c, dict(kwargs)), i) for i, c in enumerate(contexts)]
         return [str(x) for x in self.lm.generate_until(requests, disable_tqdm=True)]

@@ -243,9 +243,8 @@ def _build_subjects(
     require_api_key(api_key_env)
     with api_key_environment(api_key_env):
         lm = _build_model(spec)
-    subject = Subject(
-        lm, LmEvalProbe(lm, backend=backend, loglikelihood=spec.loglikelihood), spec, spec.chat_only
-    )
+    probe = LmEvalProbe(lm, backend=backend, loglikelihood=spec.loglikelihood, chat=spec.chat_only)
+    subject = Subject(lm, probe, spec, spec.chat_only)
     ref_subject = None
     if reference is not None:
         ref_backend = "vllm" if backend == "vllm" else "hf"
