@@ -13,7 +13,7 @@ import pytest
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from harness.contamination.runner import run_contamination  # noqa: E402
+from harness.contamination.runner import run_contamination
 
 pytestmark = pytest.mark.slow  # builds a model and serves it
 
