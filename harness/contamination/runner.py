@@ -354,8 +354,12 @@ def _benchmark(
             f"{name}: lm-eval scores each option's text after the question, whatever the options' order, so "
             "reordered twins score exactly as the originals; only the memorisation tests apply"
         )
-    if with_scores and not subject.probe.can_score_text and subject.chat and name != "gsm8k":
-        with_scores = False
+    if with_scores and name != "gsm8k" and not subject.probe.can_score_text:
+        with_scores = False  # multiple choice is scored by log-likelihood, which this backend does not give
+        notes.append(
+            f"{name}: the backend returns no log-likelihoods (a chat endpoint, or completions without "
+            "--tokenizer), so only the completion test could run"
+        )
     model_streams, extra = _measure(
         subject, bs, twinset, options, out_dir / "lm_eval_tasks" / name / "model", name, with_scores
     )
