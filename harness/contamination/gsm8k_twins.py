@@ -334,6 +334,7 @@ def _extract(question: str, answer: str, held: frozenset[Fraction]) -> Template:
         held=tuple(sorted(held)),
     )
     _check_constants(template, implied)
+    _check_occurrences(template)
     _check_unit_products(template, implied)
     _check_solution_text(template)
     return template
@@ -485,6 +486,21 @@ def _check_solution_text(t: Template) -> None:
 def _word_value(m: re.Match[str]) -> Fraction:
     tens, unit, single = m.group(1), m.group(2), m.group(3)
     return Fraction(_WORDS[tens.lower()] + _WORDS[unit.lower()]) if tens else Fraction(_WORDS[single.lower()])
+
+
+def _check_occurrences(t: Template) -> None:
+    """Hold a number the question writes more often than the steps use it ("three times that number"
+    ... "after all three days"): the unused occurrence may count something else."""
+    uses: Counter[Fraction] = Counter()
+    for step in t.steps:
+        for src in step.sources:
+            for x in (src, *src.ties):
+                if x.kind == "variable" and x.transform == "identity":
+                    uses[Fraction(x.key)] += 1  # type: ignore[arg-type]
+    written = Counter(q.value for q in t.quantities)
+    for v in t.variables:
+        if v not in t.percent_variables and uses[v] < written[v]:
+            raise _Hold({v}, "number written more often than used", f"{_fmt(v)}: {written[v]} times, used {uses[v]}")
 
 
 def _check_unit_products(t: Template, implied: set[Fraction]) -> None:
@@ -708,7 +724,7 @@ def _rewrite_prose(
         old = parse_number(m.group(1))
         if old in local:
             return _format_like(m.group(1), local[old])
-        if old in global_map:
+        if old in global_map and old > 1:  # "12 inches in 1 foot": 0 and 1 are never rewritten
             if old in conflicts:
                 raise TwinError("ambiguous number in the solution", f"{m.group(1)} maps to several values")
             return _format_like(m.group(1), global_map[old])
