@@ -80,7 +80,6 @@ _IMPLIED: tuple[tuple[str, tuple[int, ...]], ...] = (
     (r"tenths?|dimes?|decade", (10,)),
     (r"dozens?|feet|foot|inch|inches|months?|monthly|annual|year|years|yearly", (12,)),
     (r"pounds?|ounces?|cups?|gallons?", (16,)),
-    (r"score", (20,)),
     (
         r"weeks?|weekly|days?|daily|hours?|hourly|minutes?|seconds?|months?|years?",
         (7, 24, 30, 52, 60, 365, 3600),
@@ -185,7 +184,7 @@ def find_quantities(question: str) -> list[Quantity]:
     for m in _NUMBER.finditer(question):
         text = m.group(1)
         value = parse_number(text)
-        after = question[m.end() : m.end() + 9].lower()
+        after = question[m.end() : m.end() + 24].lower()
         before = question[max(0, m.start() - 1) : m.start()]
         percent = after.startswith("%") or after.lstrip().startswith("percent")
         decimals = len(text.split(".")[1]) if "." in text else 0
@@ -198,16 +197,24 @@ def find_quantities(question: str) -> list[Quantity]:
         lower = text.lower()
         value = Fraction(_WORDS[m.group(1).lower()] + _WORDS[m.group(2).lower()]) if m.group(1) else None
         value = value if value is not None else Fraction(_WORDS[lower])
-        after = question[m.end() : m.end() + 9].lower()
+        after = question[m.end() : m.end() + 24].lower()
         percent = after.lstrip().startswith("percent")
         fixed = _fixed_reason(value, text, "", after)
         found.append(Quantity(m.start(), m.end(), text, value, True, percent, 0, False, fixed))
     return sorted(found, key=lambda q: q.start)
 
 
+_BOUNDED = re.compile(
+    r"\s*(?:days?\s+(?:a|per|each)\s+week|hours?\s+(?:a|per|each)\s+day|months?\s+(?:a|per|each)\s+year|"
+    r"days?\s+(?:a|per|each)\s+month|minutes?\s+(?:an|per|each)\s+hour|weeks?\s+(?:a|per|each)\s+(?:month|year))"
+)
+
+
 def _fixed_reason(value: Fraction, text: str, before: str, after: str) -> str | None:
     if value <= 1:
         return "0 or 1"
+    if _BOUNDED.match(after):  # "5 days a week" cannot become 10
+        return "bounded by a unit"
     if re.fullmatch(r"(19|20)\d\d", text):
         return "year"
     if re.match(r"\s*(?:am|pm|a\.m|p\.m|o'clock)\b", after):
@@ -358,6 +365,12 @@ def _trace(
                 found.append(Source("variable", v, transform))
     results = [i for i, s in enumerate(steps) if s.result == value]
     if not results:
+        if found and value in written:  # "20 questions" next to "80%" read as 100-80: hold the percentage
+            raise _Hold(
+                {Fraction(s.key) for s in found},  # type: ignore[arg-type]
+                "ambiguous number",
+                f"{_fmt(value)} in {where} is written in the question and could be a changing number",
+            )
         if len(found) > 1:  # one question number read two ways (0.5: 50% or 1-50%): hold them
             raise _Hold(
                 {Fraction(s.key) for s in found},  # type: ignore[arg-type]
@@ -500,7 +513,9 @@ def _check_occurrences(t: Template) -> None:
     written = Counter(q.value for q in t.quantities)
     for v in t.variables:
         if v not in t.percent_variables and uses[v] < written[v]:
-            raise _Hold({v}, "number written more often than used", f"{_fmt(v)}: {written[v]} times, used {uses[v]}")
+            raise _Hold(
+                {v}, "number written more often than used", f"{_fmt(v)}: {written[v]} times, used {uses[v]}"
+            )
 
 
 def _check_unit_products(t: Template, implied: set[Fraction]) -> None:
