@@ -395,7 +395,9 @@ def _check_constants(t: Template, implied: set[Fraction]) -> None:
     written = {Fraction(x) for x in re.findall(r"\d+(?:\.\d+)?", t.question.replace(",", ""))} - set(
         t.variables
     )
-    explained = set(_UNIVERSAL) | set(UNIT_CONSTANTS) | implied | unchanged | written
+    # A unit constant explains a literal only when the question's words call for that unit (7 with
+    # "week"): "24 green squares" computed in the text, then summed, is not 24 hours.
+    explained = set(_UNIVERSAL) | implied | unchanged | written
     explained |= {
         f
         for q in t.quantities
@@ -435,7 +437,7 @@ def _check_constants(t: Template, implied: set[Fraction]) -> None:
             # converted by a large factor (2 feet -> 24 inches); any other constant the question does not
             # explain must be a changing number converted or combined (15 minutes -> 0.25 hours), which
             # is then held, or the item is left out.
-            if c in explained and c in UNIT_CONSTANTS | implied:
+            if c in explained and c in implied:
                 if hit is not None and int(re.split(r"[*/]", hit[0])[-1]) in _LARGE:
                     raise _Hold(hit[1], "constant may hide a question number", f"{_fmt(c)} could be {hit[0]}")
                 continue
