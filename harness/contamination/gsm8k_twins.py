@@ -638,6 +638,8 @@ def _build(t: Template, new: dict[Fraction, Fraction]) -> Twin:
 
     for old, value in new.items():
         put(global_map, old, value)
+        if old in t.percent_variables:  # "20% off" restated in the text as ".20*30"
+            put(global_map, old / 100, value / 100)
     for i, step in enumerate(t.steps):
         put(global_map, step.result, results[i])
         for lit, value in zip(step.expression.literals, literal_values[i], strict=True):
@@ -741,7 +743,7 @@ def _rewrite_prose(
         old = parse_number(m.group(1))
         if old in local:
             return _format_like(m.group(1), local[old])
-        if old in global_map and old > 1:  # "12 inches in 1 foot": 0 and 1 are never rewritten
+        if old in global_map and old not in (0, 1):  # "12 inches in 1 foot": 0 and 1 are never rewritten
             if old in conflicts:
                 raise TwinError("ambiguous number in the solution", f"{m.group(1)} maps to several values")
             return _format_like(m.group(1), global_map[old])
