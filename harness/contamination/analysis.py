@@ -108,6 +108,7 @@ def accuracy_summary(acc: np.ndarray, alpha: float, seed: int) -> dict[str, Any]
     per_item_drop = original - twins.mean(axis=1)
     low, high = bootstrap_mean_ci(per_item_drop, seed=seed)
     per_set = [float(twins[:, j].mean()) for j in range(twins.shape[1])]
+    paired = version_permutation_test(contrasts(acc), name="accuracy drop", seed=seed, alpha=alpha)
     return {
         "n": len(original),
         "original": float(original.mean()),
@@ -116,6 +117,7 @@ def accuracy_summary(acc: np.ndarray, alpha: float, seed: int) -> dict[str, Any]
         "twin_set_spread": float(max(per_set) - min(per_set)) if len(per_set) > 1 else None,
         "drop": float(per_item_drop.mean()),
         "drop_ci": [low, high],
+        "p_value": paired.p_value,  # paired randomisation test of the drop (uncalibrated)
         "mcnemar": [mcnemar_exact(original, twins[:, j]) for j in range(twins.shape[1])],
         "mde_drop": minimum_detectable_difference(
             float(per_item_drop.std(ddof=1)) if len(per_item_drop) > 1 else float("nan"),
