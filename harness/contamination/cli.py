@@ -54,8 +54,11 @@ def contamination(
     max_gen_toks: int | None = typer.Option(
         None, "--max-gen-toks", help="Cap generated tokens (GSM8K scores)."
     ),
-    out: Path = typer.Option(
-        Path("contamination-out"), "--out", help="Output folder (contamination.json, .md)."
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Output folder (contamination.json, .md, twins/); default reports/contamination-<UTC time>, "
+        "ignored by git, so the private twins never reach the repository.",
     ),
     base_url: str | None = typer.Option(
         None, "--base-url", help="Endpoint URL, e.g. http://host:8000/v1 (openai-*)."
@@ -89,6 +92,10 @@ def contamination(
     from harness.records.status import exit_code
 
     err = Console(stderr=True)
+    if out is None:
+        from datetime import UTC, datetime
+
+        out = Path("reports") / f"contamination-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     try:
         args = parse_model_args(model_arg or [])
         flags: dict[str, Any] = {
