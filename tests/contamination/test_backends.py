@@ -115,3 +115,16 @@ def test_endpoint_backends(tiny_dir: Path, tiny_url: str, tmp_path: Path, backen
     # log-likelihoods need token-level scoring: completions with a tokenizer yes, chat never
     assert ("loglikelihood" in mem["tests"]) == (backend == "openai-completions")
     assert record["model"]["model_args"]["base_url"].startswith(tiny_url)
+
+
+def test_finetune_is_cached_by_recipe(tiny_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    from harness.contamination.finetune import finetune, recipe_of
+
+    monkeypatch.setenv("HARNESS_HOME", str(tmp_path))
+    texts = ["Question: 2+2?\nAnswer: 4", "Question: 3+3?\nAnswer: 6"]
+    first = finetune(tiny_dir, texts, name="t", epochs=2, batch_size=2)
+    assert first.is_relative_to(tmp_path) and recipe_of(first)["steps"] == 2
+    stamp = (first / "harness_finetune.json").stat().st_mtime_ns
+    assert finetune(tiny_dir, texts, name="t", epochs=2, batch_size=2) == first
+    assert (first / "harness_finetune.json").stat().st_mtime_ns == stamp  # not trained again
+    assert finetune(tiny_dir, texts, name="t", epochs=3, batch_size=2) != first  # another recipe
