@@ -366,9 +366,16 @@ def _benchmark(
 
     calibration = Calibration(kind=None)
     if ref is not None:
-        ref_streams, _ = _measure(
-            ref, bs, twinset, options, out_dir / "lm_eval_tasks" / name / "reference", name, with_scores
-        )
+        key = _reference_key(ref, bs, twinset, options, with_scores)
+        if key is not None and key in _REFERENCE_CACHE:
+            ref_streams = _REFERENCE_CACHE[key]
+        else:
+            ref_streams, _ = _measure(
+                ref, bs, twinset, options, out_dir / "lm_eval_tasks" / name / "reference", name, with_scores
+            )
+            if key is not None:
+                _REFERENCE_CACHE.clear()  # one entry: the common case is one reference, several models
+                _REFERENCE_CACHE[key] = ref_streams
         calibration = Calibration(kind="reference", reference=ref_streams)
     use_control = options.control if options.control is not None else ref is None
     control_info: dict[str, Any] | None = None
@@ -492,6 +499,30 @@ def _benchmark(
             "that split is only harder to flag; one that saw both splits would be missed"
         )
     return section
+
+
+_REFERENCE_CACHE: dict[tuple, Streams] = {}
+
+
+def _reference_key(ref: Subject, bs: Any, ts: TwinSet, options: Options, with_scores: bool) -> tuple | None:
+    """What the reference's scores depend on: its weights (checksum), the items, their twins, the tests
+    and the generation settings. A reference without a weights checksum is never reused."""
+    revision = (getattr(ref.spec, "identity", None) or {}).get("revision") if ref.spec is not None else None
+    if not revision:
+        return None
+    return (
+        revision,
+        bs.benchmark,
+        bs.content_sha256,
+        ts.seed,
+        ts.k,
+        tuple(ts.rows),
+        options.tests,
+        with_scores,
+        options.n_shot,
+        orjson.dumps(options.gen_kwargs, option=orjson.OPT_SORT_KEYS),
+        options.seed,
+    )
 
 
 def _subset(ts: TwinSet, rows: list[int]) -> TwinSet:
