@@ -3,10 +3,10 @@
 Pure: every input is a matrix of per-item, per-version scores (column 0 the original, columns 1..K the
 twins) already computed by the runner, so the whole decision is testable without a model.
 
-Streams combined into the model-level test: accuracy (lm-eval's own metric), the log-likelihood of the
-item's text and the fuzzy completion score; each is put on one scale by its pooled within-item spread
-(``statistics.standardised_contrasts``) and the sum is tested by randomisation. Min-K%++ is reported
-on its own, as a weak signal, and never decides.
+Streams combined into the model-level test: accuracy (lm-eval's own metric) and the log-likelihood of
+the item's text; each is put on one scale by its pooled within-item spread
+(``statistics.standardised_contrasts``) and the sum is tested by randomisation. The completion test and
+Min-K%++ are reported on their own and never decide (see ``DECIDING_STREAMS``).
 
 Calibration, in order of preference (the first available one decides the verdict):
 
@@ -48,7 +48,11 @@ from harness.contamination.statistics import (
 
 VERDICTS = ("contaminated", "no evidence", "inconclusive")
 STATUS_OF_VERDICT = {"contaminated": "contaminated", "no evidence": "clean", "inconclusive": "inconclusive"}
-DECIDING_STREAMS = ("accuracy", "loglikelihood", "completion")
+# Completion is reported, not deciding: a GSM8K twin keeps every word of its original, so a model that
+# memorised the item completes the twin's question just as well (measured: fuzzy match 0.99 on both for
+# SmolLM2 fine-tuned on test items), and its absolute rate cannot be calibrated against a reference
+# without taking a fine-tune's learned GSM8K style for memorisation.
+DECIDING_STREAMS = ("accuracy", "loglikelihood")
 TOP_ITEMS = 20
 MIN_ITEMS = 10
 

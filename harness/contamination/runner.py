@@ -580,6 +580,16 @@ def _memorisation_section(
         }
     if model.completion is not None and np.isfinite(model.completion).any():
         rows = np.all(np.isfinite(model.completion), axis=1)
+        reference = calibration.reference
+        if reference is not None and reference.completion is not None:
+            out["completion_reference"] = {
+                "exact_rate_original": float(np.nanmean(reference.completion_exact[rows, 0]))
+                if rows.any()
+                else None,
+                "fuzzy_mean_original": float(np.nanmean(reference.completion[rows, 0]))
+                if rows.any()
+                else None,
+            }
         out["completion"] = {
             "items": int(rows.sum()),
             "exact_rate_original": float(np.nanmean(model.completion_exact[rows, 0])) if rows.any() else None,

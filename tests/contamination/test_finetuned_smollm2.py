@@ -1,6 +1,6 @@
 """Done-when evidence, small enough for CI: the real SmolLM2-135M-Instruct, fine-tuned on CPU on a few
 GSM8K test items, is flagged and those items rank first; the same recipe on as many train items is not
-flagged. Four items, two AdamW steps per fine-tune, likelihood tests only (no generation), a short
+flagged. Four items, five AdamW steps per fine-tune, likelihood tests only (no generation), a short
 sample and the reference measured once (cached in-process) keep it small; the larger run, with scores and completions, is
 scripts/contamination_finetune_check.py."""
 
@@ -28,7 +28,7 @@ def plan(smollm2_dir):
     train_rows = sorted(
         int(r) for r in np.random.default_rng(SEED).choice(len(train.rows), size=SEEN, replace=False)
     )
-    recipe = {"epochs": 2, "lr": 3e-4, "batch_size": 4, "max_length": 256}
+    recipe = {"epochs": 5, "lr": 3e-4, "batch_size": 4, "max_length": 256}
     return {
         "test": test,
         "seen_ids": {test.items[r].item_id for r in seen},
