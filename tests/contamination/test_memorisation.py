@@ -53,5 +53,5 @@ def test_matrices_and_order_test_on_a_fake_model(memorising_probe):
     exact, fuzzy, examples = completion_matrix(
         probe, [[Q, Q.replace("16", "20")], ["short one", "short two"]]
     )
-    assert exact[0, 0] == 1.0 and np.isnan(exact[1]).all()
+    assert exact[0, 0] == 1.0 and fuzzy[0, 0] == 1.0 and np.isnan(exact[1]).all()
     assert examples[0]["generated"] == examples[0]["expected"]
