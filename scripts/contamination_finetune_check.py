@@ -34,6 +34,9 @@ def main() -> None:
     parser.add_argument("--tests", default="scores,likelihood,completion")
     parser.add_argument("--max-gen-toks", type=int, default=160)
     parser.add_argument("--n-shot", type=int, default=0)
+    parser.add_argument(
+        "--no-control", action="store_true", help="skip the control-split calibration (halves the cost)"
+    )
     parser.add_argument("--out", type=Path, default=Path("contamination-evidence"))
     args = parser.parse_args()
 
@@ -85,7 +88,7 @@ def main() -> None:
             seed=args.seed,
             twins=args.twins,
             reference="smollm2",
-            control=True,
+            control=not args.no_control,
             tests=args.tests.split(","),
             n_shot=args.n_shot,
             gen_kwargs={"max_gen_toks": args.max_gen_toks},

@@ -1,8 +1,8 @@
 """Done-when evidence, small enough for CI: the real SmolLM2-135M-Instruct, fine-tuned on CPU on a few
 GSM8K test items, is flagged and those items rank first; the same recipe on as many train items is not
-flagged. Four items, five AdamW steps per fine-tune, likelihood tests only (no generation), a short
-sample and the reference measured once (cached in-process) keep it small; the larger run, with scores and completions, is
-scripts/contamination_finetune_check.py."""
+flagged. Four items, four AdamW steps per fine-tune, six twins per item, likelihood tests only (no
+generation), a short sample and the reference measured once (cached in-process) keep it small; the
+larger run, with completions, is scripts/contamination_finetune_check.py."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from harness.data import load_benchmark
 
 pytestmark = pytest.mark.slow
 
-SEED, SAMPLE, SEEN, TWINS = 11, 12, 4, 4
+SEED, SAMPLE, SEEN, TWINS = 11, 12, 4, 6
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def plan(smollm2_dir):
     train_rows = sorted(
         int(r) for r in np.random.default_rng(SEED).choice(len(train.rows), size=SEEN, replace=False)
     )
-    recipe = {"epochs": 5, "lr": 3e-4, "batch_size": 4, "max_length": 256}
+    recipe = {"epochs": 4, "lr": 4e-4, "batch_size": 4, "max_length": 256}
     return {
         "test": test,
         "seen_ids": {test.items[r].item_id for r in seen},
