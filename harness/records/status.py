@@ -34,6 +34,7 @@ STATUSES: tuple[str, ...] = get_args(Status)
 STATUS_CLASS: dict[str, Status] = {
     "clean": "clean",
     "match": "clean",
+    "no evidence": "clean",
     "flagged": "flagged",
     "leak": "flagged",
     "mismatch": "flagged",

@@ -143,6 +143,25 @@ class ScanSection(_Strict):
     _bench = field_validator("benchmarks")(_check_benchmarks)
 
 
+class ContaminationSection(_Strict):
+    """`harness contamination` on the audit's weights (default when there is a [model]) or endpoint."""
+
+    target: Literal["weights", "endpoint"] | None = None
+    benchmarks: list[str] | None = None
+    sample: int | dict[str, int] | None = None
+    seed: int = 1234
+    twins: int = Field(default=2, ge=1, le=20)
+    reference: str | None = None
+    tests: list[Literal["scores", "likelihood", "completion", "order"]] | None = None
+    control: bool | None = None
+    alpha: float = Field(default=0.01, gt=0, lt=0.5)
+    n_shot: int | None = Field(default=None, ge=0)
+    max_gen_toks: int | None = Field(default=None, ge=1)
+
+    _bench = field_validator("benchmarks")(_check_benchmarks)
+    _sample = field_validator("sample")(_check_sample)
+
+
 class AuditFile(_Strict):
     """The whole file; every table is optional."""
 
@@ -153,6 +172,7 @@ class AuditFile(_Strict):
     verify: VerifySection | None = None
     fingerprint: FingerprintSection | None = None
     scan: ScanSection | None = None
+    contamination: ContaminationSection | None = None
 
 
 class AuditConfig(BaseModel):
@@ -266,6 +286,11 @@ def parse_audit(text: str, path: Path) -> AuditConfig:
         raise AuditConfigError(_format_errors(path, exc)) from None
     if f.fingerprint is not None and f.endpoint is None:
         raise AuditConfigError(f"{path}: [fingerprint]: needs an [endpoint] table to fingerprint")
+    if f.contamination is not None:
+        target = f.contamination.target or ("weights" if f.model is not None else "endpoint")
+        if (target == "weights" and f.model is None) or (target == "endpoint" and f.endpoint is None):
+            table = "[model]" if target == "weights" else "[endpoint]"
+            raise AuditConfigError(f"{path}: [contamination]: target '{target}' needs a {table} table")
     claims, claims_file, claims_sha = _resolve_claims(path, f.claims)
     scan_paths = []
     if f.scan is not None:

@@ -42,6 +42,7 @@ class SectionRunners:
     scan: SectionFn | None = None
     verify: SectionFn | None = None
     fingerprint: SectionFn | None = None
+    contamination: SectionFn | None = None
     # serve(name: str, served_model_name: str) -> context manager yielding the base URL ("http://h:p/v1")
     serve: Callable[[str, str], contextlib.AbstractContextManager[str]] | None = None
 
@@ -66,6 +67,12 @@ def _real_fingerprint() -> SectionFn:
     from harness.fingerprint import run_fingerprint
 
     return run_fingerprint
+
+
+def _real_contamination() -> SectionFn:
+    from harness.contamination import run_contamination
+
+    return run_contamination
 
 
 def _real_serve() -> Callable[[str, str], contextlib.AbstractContextManager[str]]:
@@ -95,6 +102,7 @@ _REAL: dict[str, Callable[[], Callable]] = {
     "scan": _real_scan,
     "verify": _real_verify,
     "fingerprint": _real_fingerprint,
+    "contamination": _real_contamination,
     "serve": _real_serve,
 }
 
@@ -184,7 +192,53 @@ def plan_sections(config: AuditConfig) -> list[SectionPlan]:
         )
     if not any(p.name == "fingerprint" for p in plans):
         plans += _fingerprint_plan(config)
+    plans += _contamination_plan(config)
     return plans
+
+
+def _contamination_plan(config: AuditConfig) -> list[SectionPlan]:
+    """`harness contamination` on the weights or the endpoint; after the fingerprint, so an endpoint's
+    contamination is only read once the audit knows what it serves."""
+    f = config.file
+    c = f.contamination
+    if c is None:
+        return []
+    target = c.target or ("weights" if f.model is not None else "endpoint")
+    kw: dict[str, Any] = {"seed": c.seed, "twins": c.twins, "alpha": c.alpha}
+    for key in ("benchmarks", "sample", "tests", "control", "n_shot"):
+        value = getattr(c, key)
+        if value is not None:
+            kw[key] = value
+    if c.max_gen_toks is not None:
+        kw["gen_kwargs"] = {"max_gen_toks": c.max_gen_toks}
+    if c.reference is not None:
+        kw["reference"] = _local_path(config, c.reference)
+    if target == "weights":
+        assert f.model is not None
+        model_args = dict(f.model.model_args)
+        if f.model.revision:
+            model_args.setdefault("revision", f.model.revision)
+        kw |= {
+            "model": _local_path(config, f.model.path),
+            "backend": f.model.backend,
+            "model_args": model_args or None,
+        }
+    else:
+        assert f.endpoint is not None
+        endpoint_args = dict(f.endpoint.model_args)
+        if f.endpoint.serve and f.endpoint.backend == "openai-completions":
+            endpoint_args.setdefault("tokenizer", f.endpoint.serve)
+        kw |= {
+            "model": endpoint_model_name(config),
+            "backend": f.endpoint.backend,
+            "api_key_env": f.endpoint.api_key_env,
+            "model_args": endpoint_args or None,
+        }
+    return [
+        SectionPlan(
+            "contamination", "contamination", "contamination", kw, needs_endpoint=target == "endpoint"
+        )
+    ]
 
 
 def _local_path(config: AuditConfig, value: str) -> str:
@@ -251,6 +305,7 @@ SECTION_TITLES = {
     "fingerprint": "Endpoint fingerprint",
     "verify_weights": "Scores of the weights",
     "verify_endpoint": "Scores of the endpoint",
+    "contamination": "Contamination (model side)",
 }
 
 

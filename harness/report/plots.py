@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless, whatever the user's environment says
 import matplotlib.pyplot as plt
 
-from harness.report.views import ClaimRow, ContaminationRow
+from harness.report.views import ClaimRow, ContaminationRow, ModelContaminationRow
 
 _VERDICT_COLOURS = {
     "reproduced": "#2e7d32",
@@ -142,4 +142,59 @@ def corpus_profile_figure(profile: dict | None) -> str | None:
         f"{100 * float(overall.get('exact_duplicate_rate') or 0):.2f}% of {int(overall.get('records') or 0):,} records"
     )
     ax.grid(axis="y", alpha=0.3)
+    return _svg(fig)
+
+
+def twins_figure(rows: Sequence[ModelContaminationRow]) -> str | None:
+    """Accuracy on the published items vs on their fresh twins, per benchmark (SVG).
+
+    The twin accuracy carries the 95% interval of the paired drop; a gap far beyond it is the part of
+    the score that does not generalise. Benchmarks without a score test (order-invariant prompts)
+    are not drawn."""
+    rows = [r for r in rows if r.original is not None and r.twins is not None]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(rows) + 1.5))
+    labels = []
+    for y, r in enumerate(reversed(rows)):
+        labels.append(r.benchmark)
+        colour = (
+            "#c62828"
+            if r.verdict == "contaminated"
+            else "#f9a825"
+            if r.verdict == "inconclusive"
+            else "#2e7d32"
+        )
+        assert r.original is not None and r.twins is not None
+        ax.plot([100 * r.twins, 100 * r.original], [y, y], color="#b0bec5", linewidth=2, zorder=1)
+        ax.plot(100 * r.original, y, "o", color=colour, label="published items", zorder=3)
+        lo = r.twins_ci_low if r.twins_ci_low is not None else r.twins
+        hi = r.twins_ci_high if r.twins_ci_high is not None else r.twins
+        ax.errorbar(
+            100 * r.twins,
+            y,
+            xerr=[[max(0.0, 100 * (r.twins - lo))], [max(0.0, 100 * (hi - r.twins))]],
+            fmt="s",
+            color="#455a64",
+            capsize=4,
+            label="fresh twins (95% interval of the drop)",
+            zorder=2,
+        )
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlim(0, 100)
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    ax.set_xlabel("accuracy (%)")
+    ax.grid(axis="x", alpha=0.3)
+    handles, names = ax.get_legend_handles_labels()
+    seen = dict(zip(names, handles, strict=True))
+    ax.legend(
+        seen.values(),
+        seen.keys(),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2 - 0.6 / len(labels)),
+        ncol=2,
+        frameon=False,
+        fontsize=8,
+    )
+    ax.set_title("Published items vs fresh twins")
     return _svg(fig)

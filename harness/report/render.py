@@ -51,6 +51,8 @@ _env.filters["pct"] = _pct
 _env.filters["interval"] = _interval
 _env.filters["clip"] = _clip
 _env.filters["clean_dirty"] = lambda r: _clean_dirty(r)
+_env.filters["drop"] = lambda r: _drop(r)
+_env.filters["inflation"] = lambda r: _inflation(r)
 
 
 def render_html(audit: dict[str, Any]) -> str:
@@ -59,12 +61,14 @@ def render_html(audit: dict[str, Any]) -> str:
     contamination_svg = plots.contamination_figure(view.contamination)
     scan = (audit.get("sections") or {}).get("scan")
     profile_svg = plots.corpus_profile_figure(scan.get("profile") if isinstance(scan, dict) else None)
+    twins_svg = plots.twins_figure(view.model_contamination)
     return _env.get_template("report.html.j2").render(
         v=view,
         status_words=STATUS_WORDS,
         claims_plot=plots.data_uri(claims_svg) if claims_svg else None,
         contamination_plot=plots.data_uri(contamination_svg) if contamination_svg else None,
         profile_plot=plots.data_uri(profile_svg) if profile_svg else None,
+        twins_plot=plots.data_uri(twins_svg) if twins_svg else None,
     )
 
 
@@ -166,6 +170,7 @@ def render_markdown(audit: dict[str, Any]) -> str:
                 _fence(_clip(d.excerpt)),
                 "",
             ]
+    md += _model_contamination_markdown(v)
     if v.fingerprint is not None:
         md += [
             "## Endpoint fingerprint",
@@ -193,6 +198,67 @@ def render_markdown(audit: dict[str, Any]) -> str:
     md += _table(["package", "version"], [[k, val or "not installed"] for k, val in v.versions.items()])
     md += _table(["input", "sha256"], [[k, c] for k, c in v.checksums])
     return "\n".join(md)
+
+
+def _model_contamination_markdown(v: AuditView) -> list[str]:
+    """The model-side contamination section: originals vs fresh twins and the verdict per benchmark."""
+    if not v.model_contamination:
+        return []
+    md = ["## Contamination (model side): published items vs fresh twins", ""]
+    md += _table(
+        [
+            "benchmark",
+            "verdict",
+            "calibrated by",
+            "items",
+            "published",
+            "twins",
+            "drop (95% CI)",
+            "inflation, points (95% CI)",
+            "p",
+            "why",
+        ],
+        [
+            [
+                r.benchmark,
+                r.verdict,
+                r.calibration or "none",
+                r.items,
+                _pct(r.original),
+                _pct(r.twins),
+                _drop(r),
+                _inflation(r),
+                f"{r.p_value:.3g}" if r.p_value is not None else "",
+                "; ".join(r.reasons),
+            ]
+            for r in v.model_contamination
+        ],
+    )
+    for r in v.model_contamination:
+        if r.top_items:
+            md += [
+                f"Items of {md_escape(r.benchmark)} most likely seen: "
+                + ", ".join(md_escape(i) for i in r.top_items),
+                "",
+            ]
+    return md
+
+
+def _drop(r: Any) -> str:
+    if r.drop is None:
+        return ""
+    low, high = r.drop_ci
+    text = f"{100 * r.drop:.1f} pts"
+    return text + (f" ({100 * low:.1f} to {100 * high:.1f})" if low is not None and high is not None else "")
+
+
+def _inflation(r: Any) -> str:
+    if r.inflation_points is None:
+        return ""
+    low, high = r.inflation_ci
+    return f"{r.inflation_points:.1f}" + (
+        f" ({low:.1f} to {high:.1f})" if low is not None and high is not None else ""
+    )
 
 
 def _clean_dirty(r: ClaimRow) -> str:

@@ -65,6 +65,27 @@ class DirtyItem:
 
 
 @dataclass(frozen=True)
+class ModelContaminationRow:
+    """One benchmark of the model-side contamination section: originals vs fresh twins, and the verdict."""
+
+    benchmark: str
+    verdict: str
+    calibration: str | None
+    items: int | None
+    original: float | None
+    twins: float | None
+    twins_ci_low: float | None  # 95% interval of the twin accuracy implied by the drop's interval
+    twins_ci_high: float | None
+    drop: float | None
+    drop_ci: tuple[float | None, float | None]
+    inflation_points: float | None
+    inflation_ci: tuple[float | None, float | None]
+    p_value: float | None
+    reasons: tuple[str, ...]
+    top_items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SectionView:
     key: str
     title: str
@@ -88,6 +109,7 @@ class AuditView:
     contamination: list[ContaminationRow] = field(default_factory=list)
     dirty_items: list[DirtyItem] = field(default_factory=list)
     fingerprint: dict[str, Any] | None = None
+    model_contamination: list[ModelContaminationRow] = field(default_factory=list)
     evidence: list[dict[str, str]] = field(default_factory=list)
     cost: list[tuple[str, str]] = field(default_factory=list)
     attribution: dict[str, Any] | None = None
@@ -246,6 +268,43 @@ def fingerprint_views(section: dict[str, Any]) -> tuple[list[dict[str, str]], li
     return evidence, [(str(k), _cell(v)) for k, v in cost.items()]
 
 
+def model_contamination_rows(section: dict[str, Any]) -> list[ModelContaminationRow]:
+    """The contamination record's per-benchmark findings (harness.contamination), tolerant of gaps."""
+    rows = []
+    for bench, rec in _records(section, "benchmarks"):
+        scores = rec.get("scores") if isinstance(rec.get("scores"), dict) else {}
+        inflation = rec.get("inflation") if isinstance(rec.get("inflation"), dict) else {}
+        detail = rec.get("verdict_detail") if isinstance(rec.get("verdict_detail"), dict) else {}
+        drop_ci = scores.get("drop_ci") if isinstance(scores.get("drop_ci"), list) else [None, None]
+        inf_ci = inflation.get("ci_points") if isinstance(inflation.get("ci_points"), list) else [None, None]
+        original = _num(scores.get("original"))
+        low, high = _num(drop_ci[0]) if drop_ci else None, _num(drop_ci[1]) if len(drop_ci) > 1 else None
+        sample = rec.get("sample") if isinstance(rec.get("sample"), dict) else {}
+        rows.append(
+            ModelContaminationRow(
+                benchmark=bench,
+                verdict=str(rec.get("verdict") or "error"),
+                calibration=str(rec["calibration"]) if rec.get("calibration") else None,
+                items=int(sample["tested"]) if _num(sample.get("tested")) is not None else None,
+                original=original,
+                twins=_num(scores.get("twins")),
+                twins_ci_low=original - high if original is not None and high is not None else None,
+                twins_ci_high=original - low if original is not None and low is not None else None,
+                drop=_num(scores.get("drop")),
+                drop_ci=(low, high),
+                inflation_points=_num(inflation.get("points")),
+                inflation_ci=(
+                    _num(inf_ci[0]) if inf_ci else None,
+                    _num(inf_ci[1]) if len(inf_ci) > 1 else None,
+                ),
+                p_value=_num(rec.get("p_value")),
+                reasons=tuple(str(r) for r in detail.get("reasons") or []),
+                top_items=tuple(str(i) for i in (rec.get("top_items") or [])[:10]),
+            )
+        )
+    return rows
+
+
 def _flatten_checksums(d: Any, prefix: str = "") -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if isinstance(d, dict):
@@ -300,4 +359,7 @@ def build_view(audit: dict[str, Any]) -> AuditView:
     if isinstance(fp, dict) and fp.get("status") != "error":
         view.fingerprint = {k: fp.get(k) for k in ("verdict", "confidence", "headline", "weights_relation")}
         view.evidence, view.cost = fingerprint_views(fp)
+    mc = sections.get("contamination")
+    if isinstance(mc, dict) and mc.get("status") != "error":
+        view.model_contamination = model_contamination_rows(mc)
     return view
