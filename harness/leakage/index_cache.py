@@ -117,7 +117,10 @@ def load_cached_index(
         write_index(index, path)
     except OSError:
         return index, "built"
-    return index, "built and cached"
+    # Read back what was written, so a first scan runs exactly as every later one does (workers map
+    # the cache instead of receiving a pickled copy).
+    cached = read_index(path)
+    return (cached, "built and cached") if cached is not None else (index, "built")
 
 
 def write_index(index: TestIndex, path: Path) -> None:
