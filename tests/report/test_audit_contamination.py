@@ -112,7 +112,7 @@ def test_audit_status_and_report(tmp_path: Path, verdict: str, status: str, code
 def test_unresolved_never_hides_a_flag_or_an_error() -> None:
     assert overall_status({"a": {"status": "unresolved"}, "b": {"status": "clean"}}) == "unresolved"
     assert overall_status({"a": {"status": "unresolved"}, "b": {"status": "flagged"}}) == "flagged"
-    assert overall_status({"a": {"status": "unresolved"}, "b": {"status": "error"}}) == "error"
+    assert overall_status({"a": {"status": "unresolved"}, "b": {"status": "error"}}) == "failed"
 
 
 def test_report_renders_without_scores() -> None:
