@@ -7,12 +7,13 @@ are untrusted: jinja2 autoescaping is on for the HTML, and the Markdown escapes 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from harness.records.audit import read_audit_record
+from harness.records.io import record_dict
 from harness.report import plots
 from harness.report.views import AuditView, ClaimRow, build_view
 
@@ -273,9 +274,10 @@ def _clean_dirty(r: ClaimRow) -> str:
 
 
 def render_reports(audit_json: Path) -> tuple[Path, Path]:
-    """Write report.md and report.html next to an audit.json; returns their paths."""
+    """Write report.md and report.html next to an audit.json (read and validated as an AuditRecord);
+    returns their paths."""
     audit_json = Path(audit_json)
-    audit = json.loads(audit_json.read_text(encoding="utf-8"))
+    audit = record_dict(read_audit_record(audit_json))
     md_path, html_path = audit_json.with_name("report.md"), audit_json.with_name("report.html")
     md_path.write_text(render_markdown(audit), encoding="utf-8")
     html_path.write_text(render_html(audit), encoding="utf-8")
