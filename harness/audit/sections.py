@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from harness.audit.config import AuditConfig
 from harness.audit.plan import (
@@ -38,6 +38,7 @@ class SectionContext:
     progress: bool
 
 
+@runtime_checkable
 class Section(Protocol):
     """One unit of an audit: a name, a title, its planned calls, and how to run one."""
 
