@@ -5,9 +5,13 @@ from harness._lazy import lazy_exports
 
 # public name -> submodule; imported on first use (see harness/_lazy.py)
 _EXPORTS = {
+    "render_contamination_markdown": "markdown",
+    "render_fingerprint_markdown": "markdown",
     "render_html": "render",
     "render_markdown": "render",
     "render_reports": "render",
+    "render_scan_markdown": "markdown",
+    "render_verify_markdown": "markdown",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)
