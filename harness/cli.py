@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import typer
 
+from harness.audit.cli import audit
 from harness.contamination.cli import contamination
 from harness.data.cli import data_app
 from harness.fingerprint.cli import fingerprint, fingerprint_signature
 from harness.leakage.cli import scan
-from harness.report.cli import audit
 from harness.verify.cli import verify
 
 app = typer.Typer(

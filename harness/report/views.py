@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.report.audit_runner import SECTION_TITLES
+from harness.records.audit import SECTION_TITLES
 
 FAILING_VERDICTS = ("below claim", "implausible")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from harness.report import load_audit, run_audit
+from harness.audit import load_audit, run_audit
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
@@ -52,7 +52,7 @@ def _png_size_and_colours(path: Path) -> tuple[int, int, int]:
 
 @pytest.fixture(scope="module")
 def report_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.report.conftest import FULL_AUDIT, Recorder
+    from tests.audit.conftest import FULL_AUDIT, Recorder
 
     d = tmp_path_factory.mktemp("audits")
     (d / "corpus.jsonl").write_text('{"text": "hello"}\n', encoding="utf-8")

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from harness.report import load_audit, render_html, render_markdown, run_audit
+from harness.audit import load_audit, run_audit
+from harness.report import render_html, render_markdown
 from harness.report.render import md_escape, render_reports
 
 GOLDEN = Path(__file__).parent / "golden" / "report.md"

@@ -1,4 +1,7 @@
-"""`harness audit FILE.toml` runs an audit; `harness audit render RUN/audit.json` re-renders its report."""
+"""`harness audit FILE.toml` runs an audit; `harness audit render RUN/audit.json` re-renders its report.
+
+The command only parses and calls: running is `harness.audit.runner`, rendering `harness.report.render`.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ _STYLE = {
 
 
 def _event(name: str, phase: str, record: dict | None) -> None:
-    from harness.report.audit_runner import SECTION_TITLES
+    from harness.records.audit import SECTION_TITLES
 
     title = SECTION_TITLES.get(name, "Local endpoint" if name == "serve" else name)
     if phase == "start":
@@ -41,6 +44,13 @@ def audit(
         "reports"
     ),
     progress: Annotated[bool, typer.Option(help="Show the sections' progress bars.")] = True,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the record (audit.json) on stdout and nothing else; progress and errors go to stderr.",
+        ),
+    ] = False,
 ) -> None:
     """Run an audit: scan, fingerprint and verify as the file configures; write audit.json and the report.
 
@@ -50,8 +60,10 @@ def audit(
     unresolved (inconclusive, setting not reproduced, incomplete input).
     """
     # imported here, not at the top: `harness --help` must not load every capability's dependencies
-    from harness.report.audit_config import AuditConfigError, load_audit
-    from harness.report.audit_runner import exit_code, run_audit
+    from harness.audit.config import AuditConfigError, load_audit
+    from harness.audit.runner import run_audit
+    from harness.console import print_json, stdout_to_stderr
+    from harness.records.status import exit_code
     from harness.report.render import render_reports
 
     if target == "render":
@@ -70,8 +82,12 @@ def audit(
         console.print(f"[red]invalid audit file[/red]\n{escape(str(exc))}")
         raise typer.Exit(2) from None
     console.print(f"[bold]Audit {escape(config.name)}[/bold]: {escape(config.file.audit.description)}")
-    record, run_dir = run_audit(config, out_root=out, progress=progress, on_event=_event)
+    with stdout_to_stderr(as_json):
+        record, run_dir = run_audit(config, out_root=out, progress=progress, on_event=_event)
     status = record["status"]
+    if as_json:
+        print_json(record)
+        raise typer.Exit(exit_code(status))
     console.print(
         f"\n[{_STYLE.get(status, 'yellow')}]{escape(status.upper())}[/]: {escape(record['headline'])}"
     )

@@ -19,15 +19,38 @@ import platform
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness.report.audit_config import AuditConfig
+from harness.audit.config import AuditConfig
+from harness.audit.plan import SectionPlan, endpoint_model_name, plan_sections
+from harness.audit.sections import SECTIONS, SectionContext
+from harness.records.audit import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    SECTION_TITLES,
+    section_class,
+    write_audit_record,
+)
+from harness.records.files import json_safe, package_version, sha256_file
+from harness.records.status import combine_status, exit_code
 
-SCHEMA_VERSION = 1
+# The versions that can change a number in the report, keyed as audit.json has always keyed them.
+AUDIT_PACKAGES = (
+    "harness",
+    "lm_eval",
+    "transformers",
+    "torch",
+    "vllm",
+    "llama_cpp_python",
+    "datasets",
+    "numpy",
+    "scipy",
+    "jinja2",
+    "matplotlib",
+)
 SERVED_URL_PLACEHOLDER = "http://127.0.0.1:<port>/v1"
 # Hashing a corpus is worth it up to a point; beyond it record names and sizes (and say so).
 HASH_BYTES_CAP = 2 * 1024**3
@@ -107,206 +130,16 @@ _REAL: dict[str, Callable[[], Callable]] = {
 }
 
 
-@dataclass(frozen=True)
-class SectionPlan:
-    """One section call: which entry point, with which arguments, into which subfolder."""
-
-    name: str  # "scan" | "fingerprint" | "verify_weights" | "verify_endpoint"
-    runner: str  # "scan" | "fingerprint" | "verify"
-    out_subdir: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    needs_endpoint: bool = False
-    needs_scan: bool = False
-
-
-def plan_sections(config: AuditConfig) -> list[SectionPlan]:
-    """The calls an audit makes, in order; pure, so the order and arguments are testable without models."""
-    f = config.file
-    plans: list[SectionPlan] = []
-    if f.scan is not None:
-        kw: dict[str, Any] = {"paths": [str(p) for p in config.scan_paths], "ngram": f.scan.ngram}
-        if f.scan.benchmarks is not None:
-            kw["benchmarks"] = list(f.scan.benchmarks)
-        if f.scan.fields is not None:
-            kw["fields"] = list(f.scan.fields)
-        if f.scan.workers is not None:
-            kw["workers"] = f.scan.workers
-        if f.scan.profile:
-            kw["profile"] = True
-        plans.append(SectionPlan("scan", "scan", "scan", kw))
-    v = f.verify
-    for target in config.verify_targets:
-        overrides = getattr(v, target) if v is not None else None
-        benchmarks = (overrides.benchmarks if overrides and overrides.benchmarks else None) or (
-            v.benchmarks if v else None
-        )
-        # A per-target override of either way of cutting the test set replaces both of the shared ones.
-        if overrides and (overrides.limit or overrides.sample):
-            limit, sample = overrides.limit, overrides.sample
-        else:
-            limit, sample = (v.limit, v.sample) if v else (None, None)
-        kw = {
-            "claims": config.claims_file or config.claims,
-            "benchmarks": benchmarks,
-            "limit": limit,
-            "seed": v.seed if v else 1234,
-        }
-        if isinstance(sample, dict) and benchmarks:  # sizes for benchmarks this target does not score
-            sample = {k: n for k, n in sample.items() if k == "default" or k in benchmarks}
-        if sample is not None:
-            kw["sample"] = sample
-        if target == "weights":
-            assert f.model is not None
-            model_args = dict(f.model.model_args)
-            if f.model.revision:
-                model_args.setdefault("revision", f.model.revision)
-            kw |= {
-                "model": _local_path(config, f.model.path),
-                "backend": f.model.backend,
-                "model_args": model_args or None,
-            }
-        else:
-            assert f.endpoint is not None
-            endpoint_args = dict(f.endpoint.model_args)
-            if f.endpoint.serve and f.endpoint.backend == "openai-completions":
-                # The audit serves this model itself, so it knows the tokenizer that multiple-choice
-                # log-likelihoods need: the served model's own.
-                endpoint_args.setdefault("tokenizer", f.endpoint.serve)
-            kw |= {
-                "model": endpoint_model_name(config),
-                "backend": f.endpoint.backend,
-                "api_key_env": f.endpoint.api_key_env,
-                "model_args": endpoint_args or None,
-            }
-        if target == "endpoint":
-            plans += _fingerprint_plan(config)
-        plans.append(
-            SectionPlan(
-                f"verify_{target}",
-                "verify",
-                f"verify_{target}",
-                kw,
-                needs_endpoint=target == "endpoint",
-                needs_scan=f.scan is not None,
-            )
-        )
-    if not any(p.name == "fingerprint" for p in plans):
-        plans += _fingerprint_plan(config)
-    plans += _contamination_plan(config)
-    return plans
-
-
-def _contamination_plan(config: AuditConfig) -> list[SectionPlan]:
-    """`harness contamination` on the weights or the endpoint; after the fingerprint, so an endpoint's
-    contamination is only read once the audit knows what it serves."""
-    f = config.file
-    c = f.contamination
-    if c is None:
-        return []
-    target = c.target or ("weights" if f.model is not None else "endpoint")
-    kw: dict[str, Any] = {"seed": c.seed, "twins": c.twins, "alpha": c.alpha}
-    for key in ("benchmarks", "sample", "tests", "control", "n_shot"):
-        value = getattr(c, key)
-        if value is not None:
-            kw[key] = value
-    if c.max_gen_toks is not None:
-        kw["gen_kwargs"] = {"max_gen_toks": c.max_gen_toks}
-    if c.reference is not None:
-        kw["reference"] = _local_path(config, c.reference)
-    if target == "weights":
-        assert f.model is not None
-        model_args = dict(f.model.model_args)
-        if f.model.revision:
-            model_args.setdefault("revision", f.model.revision)
-        kw |= {
-            "model": _local_path(config, f.model.path),
-            "backend": f.model.backend,
-            "model_args": model_args or None,
-        }
-    else:
-        assert f.endpoint is not None
-        endpoint_args = dict(f.endpoint.model_args)
-        if f.endpoint.serve and f.endpoint.backend == "openai-completions":
-            endpoint_args.setdefault("tokenizer", f.endpoint.serve)
-        kw |= {
-            "model": endpoint_model_name(config),
-            "backend": f.endpoint.backend,
-            "api_key_env": f.endpoint.api_key_env,
-            "model_args": endpoint_args or None,
-        }
-    return [
-        SectionPlan(
-            "contamination", "contamination", "contamination", kw, needs_endpoint=target == "endpoint"
-        )
-    ]
-
-
-def _local_path(config: AuditConfig, value: str) -> str:
-    """A relative path that exists next to the audit file is made absolute; names pass through unchanged."""
-    candidate = config.base_dir / value
-    if value != "smollm2" and not Path(value).is_absolute() and candidate.exists():
-        return str(candidate.resolve())
-    return value
-
-
-def _fingerprint_plan(config: AuditConfig) -> list[SectionPlan]:
-    f = config.file
-    if f.fingerprint is None or f.endpoint is None:
-        return []
-    kw: dict[str, Any] = {
-        "model": endpoint_model_name(config),
-        "reference": _local_path(config, f.fingerprint.reference),
-        "budget": f.fingerprint.budget,
-        "seed": f.fingerprint.seed,
-        "api_key_env": f.endpoint.api_key_env,
-    }
-    if f.fingerprint.chat is not None:
-        kw["chat"] = f.fingerprint.chat
-    return [SectionPlan("fingerprint", "fingerprint", "fingerprint", kw, needs_endpoint=True)]
-
-
-def endpoint_model_name(config: AuditConfig) -> str:
-    ep = config.file.endpoint
-    assert ep is not None
-    return ep.model or (f"{ep.serve}" if ep.serve else "")
-
-
 def section_status(section: dict) -> str:
     """A section's status as one of the four classes; a word nobody registered counts as failed."""
-    from harness.records.status import status_class
-
-    try:
-        return status_class(str(section.get("status")))
-    except ValueError:
-        return "failed"
+    return section_class(section)
 
 
 def overall_status(sections: dict[str, dict]) -> str:
     """The sections combined by the one rule every command uses (``harness.records.status``): a flag
     stands whatever else happened, then a failed check, then an unresolved one; only all-clean is clean,
     and an audit that checked nothing is unresolved."""
-    from harness.records.status import combine_status
-
     return combine_status(section_status(s) for s in sections.values())
-
-
-def exit_code(status: str) -> int:
-    """0 clean, 1 flagged, 2 failed, 3 unresolved: the shared exit-code table."""
-    from harness.records.status import exit_code as shared_exit_code
-
-    try:
-        return shared_exit_code(status)
-    except ValueError:
-        return 2
-
-
-SECTION_TITLES = {
-    "scan": "Leakage scan",
-    "fingerprint": "Endpoint fingerprint",
-    "verify_weights": "Scores of the weights",
-    "verify_endpoint": "Scores of the endpoint",
-    "contamination": "Contamination (model side)",
-}
 
 
 def audit_headline(status: str, sections: dict[str, dict]) -> str:
@@ -371,35 +204,19 @@ def error_section(exc: BaseException, *, context: str = "") -> dict[str, Any]:
 
 
 def package_versions() -> dict[str, str | None]:
-    """The versions that can change a number in the report (absent packages as null)."""
-    names = [
-        "harness",
-        "lm_eval",
-        "transformers",
-        "torch",
-        "vllm",
-        "llama_cpp_python",
-        "datasets",
-        "numpy",
-        "scipy",
-        "jinja2",
-        "matplotlib",
-    ]
+    """Python's and ``AUDIT_PACKAGES``' versions (absent packages as null)."""
     out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in names:
-        try:
-            out[name] = metadata.version(name.replace("_", "-"))
-        except metadata.PackageNotFoundError:
-            out[name] = None
+    for name in AUDIT_PACKAGES:
+        out[name] = package_version(name.replace("_", "-"))
     return out
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _json_safe(obj: Any) -> Any:
+    return json_safe(obj, default=str)
+
+
+def _canonical_sha256(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
 def input_checksums(config: AuditConfig) -> dict[str, Any]:
@@ -425,7 +242,7 @@ def input_checksums(config: AuditConfig) -> dict[str, Any]:
             key = str(fpath)
         size = fpath.stat().st_size
         if size <= budget:
-            scan[key] = {"bytes": size, "sha256": _sha256_file(fpath)}
+            scan[key] = {"bytes": size, "sha256": sha256_file(fpath)}
             budget -= size
         else:
             scan[key] = {"bytes": size, "sha256": None, "note": "not hashed: over the audit's hashing cap"}
@@ -446,14 +263,6 @@ def _relocate(obj: Any, replacements: list[tuple[str, str]]) -> Any:
     if isinstance(obj, list | tuple):
         return [_relocate(v, replacements) for v in obj]
     return obj
-
-
-def _json_safe(obj: Any) -> Any:
-    return json.loads(json.dumps(obj, default=str))
-
-
-def _canonical_sha256(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
 def new_run_dir(out_root: Path, name: str, inputs_sha256: str, now: datetime) -> Path:
@@ -533,7 +342,7 @@ def run_audit(
 
     status = overall_status(sections)
     record: dict[str, Any] = {
-        "schema": "harness.audit",
+        "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "status": status,
         "headline": audit_headline(status, sections),
@@ -564,7 +373,7 @@ def run_audit(
             "served_endpoint": served_url,
         },
     }
-    write_json(run_dir / "audit.json", record)
+    write_audit_record(run_dir / "audit.json", record)
     if render:
         from harness.report.render import render_reports
 
@@ -581,27 +390,18 @@ def _call_section(
     sections: dict[str, dict],
     progress: bool,
 ) -> dict:
-    kwargs = dict(plan.kwargs)
+    """One planned call through its section (``harness.audit.sections``), isolated: whatever it raises
+    becomes an error record, and so does a result that is not a record."""
     try:
-        fn = runners.get(plan.runner)
-        if plan.runner == "scan":
-            paths = kwargs.pop("paths")
-            result = fn(paths, out_dir=out_dir, progress=progress, **kwargs)
-        else:
-            if plan.needs_endpoint:
-                kwargs["endpoint" if plan.runner == "fingerprint" else "base_url"] = base_url
-            if plan.runner == "fingerprint":
-                kwargs["reference"] = Path(
-                    kwargs["reference"]
-                )  # the contract's type; "smollm2" stays "smollm2"
-            if plan.runner == "verify" and plan.needs_scan:
-                leakage = run_dir / "scan" / "leakage.json"
-                if (
-                    section_status(sections.get("scan", {})) in ("clean", "flagged", "unresolved")
-                    and leakage.is_file()
-                ):
-                    kwargs["clean_from"] = leakage
-            result = fn(out_dir=out_dir, progress=progress, **kwargs)
+        ctx = SectionContext(
+            entry_point=runners.get(plan.runner),
+            out_dir=out_dir,
+            run_dir=run_dir,
+            base_url=base_url,
+            done=sections,
+            progress=progress,
+        )
+        result = SECTIONS[plan.name].run(plan, ctx)
     except (Exception, SystemExit) as exc:
         return error_section(exc)
     if not isinstance(result, dict) or "status" not in result:
@@ -611,10 +411,3 @@ def _call_section(
             "error": f"{plan.runner} returned {type(result).__name__}, not a dict with a 'status'",
         }
     return result
-
-
-def write_json(path: Path, record: dict[str, Any]) -> None:
-    """Atomic write: a crash mid-write never leaves a half audit.json behind."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from harness.report import SectionRunners, load_audit, run_audit
-from harness.report.audit_config import AuditConfigError
-from harness.report.audit_runner import exit_code, overall_status, plan_sections
+from harness.audit import SectionRunners, load_audit, run_audit
+from harness.audit.config import AuditConfigError
+from harness.audit.plan import plan_sections
+from harness.audit.runner import overall_status
+from harness.records.status import exit_code
 from harness.report.render import render_html, render_markdown
 
 INJECTED = "<script>document.title='PWNED'</script>"
@@ -112,6 +114,7 @@ def test_audit_status_and_report(tmp_path: Path, verdict: str, status: str, code
 def test_unresolved_never_hides_a_flag_or_an_error() -> None:
     assert overall_status({"a": {"status": "unresolved"}, "b": {"status": "clean"}}) == "unresolved"
     assert overall_status({"a": {"status": "unresolved"}, "b": {"status": "flagged"}}) == "flagged"
+    # a section that raised is recorded as "error", which the shared table classes as failed
     assert overall_status({"a": {"status": "unresolved"}, "b": {"status": "error"}}) == "failed"
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.report.audit_config import AuditConfigError, load_audit, parse_audit
+from harness.audit.config import AuditConfigError, load_audit, parse_audit
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -144,7 +144,7 @@ def test_limit_and_sample_exclude_each_other(tmp_path: Path) -> None:
 
 
 def test_a_target_override_of_the_cut_replaces_the_shared_one(tmp_path: Path) -> None:
-    from harness.report.audit_runner import plan_sections
+    from harness.audit.plan import plan_sections
 
     p = tmp_path / "a.toml"
     p.write_text(
@@ -157,7 +157,7 @@ def test_a_target_override_of_the_cut_replaces_the_shared_one(tmp_path: Path) ->
 
 
 def test_sample_per_benchmark(tmp_path: Path) -> None:
-    from harness.report.audit_runner import plan_sections
+    from harness.audit.plan import plan_sections
 
     p = tmp_path / "a.toml"
     p.write_text(
