@@ -152,7 +152,7 @@ def write_failed(out_dir: Path, paths: Sequence[str | Path], exc: BaseException)
         out_dir.mkdir(parents=True, exist_ok=True)
         write_scan_record(out_dir / "leakage.json", record)
         atomic_write_text(out_dir / "summary.md", f"# Leakage scan: FAILED\n\n{record['headline']}\n")
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a record that does not validate (RecordValidationError)
         pass  # the error being raised says what matters
     return record
 
