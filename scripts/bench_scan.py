@@ -401,14 +401,14 @@ def profile_cost(path: Path, repeats: int = 5) -> dict:
     machine is mostly noise): CPU seconds inside the profile's Python (`BlockBatch.profile_into`) during a
     profiled scan of one shard, plus the parser's extra time for hashing records (best of 30 on one block
     with and without), against the best plain scan of the same shard."""
+    from harness.data.registry import default_scan_set
     from harness.leakage import _fastscan, batches
     from harness.leakage.core import ScanOptions, scan_shard
     from harness.leakage.index import load_index
     from harness.leakage.inputs import expand_inputs, plan_shards
     from harness.leakage.profile import SAMPLE_EVERY
-    from harness.leakage.scan import DEFAULT_BENCHMARKS
 
-    index = load_index(list(DEFAULT_BENCHMARKS))
+    index = load_index(list(default_scan_set()))
     shard = plan_shards(expand_inputs([path])[0])[0]
     spent = [0.0]
     original = batches.BlockBatch.profile_into
@@ -511,10 +511,10 @@ def main() -> None:
         corpus, planted = generate(args.out / f"corpus-{args.files}", args.mb, files=args.files)
     # The index cache: built (and cached) by a first run if needed, so that every timed run loads it.
     warm = (
-        "from harness.leakage.index import load_index; from harness.leakage.scan import DEFAULT_BENCHMARKS; "
+        "from harness.leakage.index import load_index; from harness.data.registry import default_scan_set; "
     )
     subprocess.run(
-        [sys.executable, "-c", warm + "load_index(list(DEFAULT_BENCHMARKS))"], cwd=ROOT, check=True
+        [sys.executable, "-c", warm + "load_index(list(default_scan_set()))"], cwd=ROOT, check=True
     )
     summary: dict = {
         "corpus": {

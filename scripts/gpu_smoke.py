@@ -17,11 +17,6 @@ import os
 import sys
 from pathlib import Path
 
-CHAT_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-
 
 def env() -> dict:
     out: dict = {"python": sys.version.split()[0]}
@@ -44,47 +39,22 @@ def env() -> dict:
 
 def tiny_llama(out_dir: Path) -> Path:
     """A 4-layer Llama with random weights and a byte-level BPE tokenizer trained here on GSM8K's
-    bundled train split: needs no download, runs on vLLM and transformers alike."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
+    bundled train split: needs no download, runs on vLLM and transformers alike. Built by the tiny-model
+    builder the tests use (``harness.testing.variants.tiny_llama``), 256 wide with 4 heads so that its
+    head size (64) is one vLLM's attention kernels support."""
     from harness.data import load_benchmark
+    from harness.testing.variants import TinySize
+    from harness.testing.variants import tiny_llama as build_tiny_llama
 
     texts = [r["question"] + "\n" + r["answer"] for r in load_benchmark("gsm8k", "train").rows[:3000]]
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(
-        texts,
-        trainers.BpeTrainer(
-            vocab_size=2048,
-            special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-            show_progress=False,
-        ),
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<|im_start|>", eos_token="<|im_end|>", pad_token="<|endoftext|>"
-    )
-    tokenizer.chat_template = CHAT_TEMPLATE
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
+    size = TinySize(
         hidden_size=256,
         intermediate_size=512,
         num_hidden_layers=4,
         num_attention_heads=4,
         num_key_value_heads=4,
-        max_position_embeddings=4096,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=True,
     )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
+    return build_tiny_llama(out_dir, texts=texts, vocab_size=2048, size=size, max_position_embeddings=4096)
 
 
 def model(work: Path) -> str:

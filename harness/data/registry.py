@@ -131,6 +131,9 @@ class ClusterSpec(_Spec):
 class ScanSpec(_Spec):
     default: bool = True  # scanned when `harness scan` names no benchmark
     fields: tuple[str, ...]  # the item fields a leakage scan indexes ("choices": each choice)
+    # The answer is a worked solution with calculator annotations (<<48/2=24>>) that copies on the web
+    # usually drop: the scan also indexes it without them (harness/leakage/index.py).
+    plain_answer: bool = False
 
 
 class LocalCopySpec(_Spec):

@@ -10,7 +10,6 @@ from harness._lazy import lazy_exports
 
 # public name -> submodule; imported on first use (see harness/_lazy.py)
 _EXPORTS = {
-    "DEFAULT_BENCHMARKS": "scan",
     "FieldPathError": "fields",
     "ResumeError": "checkpoint",
     "ScanFaultError": "readers",

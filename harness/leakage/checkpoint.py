@@ -6,7 +6,6 @@ folder's manifest records the settings that shape results, so a resume never mix
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import orjson
 
 from harness.leakage.core import ShardResult
+from harness.records.files import atomic_write_bytes
 
 MANIFEST = "manifest.json"
 
@@ -38,7 +38,9 @@ class Checkpoints:
         elif self.dir.exists():
             shutil.rmtree(self.dir)  # a fresh scan into a used folder starts from nothing
         self.dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(manifest, orjson.dumps(settings, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+        atomic_write_bytes(
+            manifest, orjson.dumps(settings, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+        )
 
     def load(self, keys: set[str]) -> dict[str, ShardResult]:
         """Finished shard results among `keys` (unreadable leftovers are ignored and redone)."""
@@ -53,10 +55,4 @@ class Checkpoints:
         return out
 
     def save(self, result: ShardResult) -> None:
-        _write_atomic(self.dir / f"{result.shard.key}.json", orjson.dumps(result.to_dict()))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+        atomic_write_bytes(self.dir / f"{result.shard.key}.json", orjson.dumps(result.to_dict()))

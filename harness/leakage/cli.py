@@ -10,8 +10,6 @@ from rich.console import Console
 from rich.markup import escape
 
 console = Console(stderr=True)
-# The scan's defaults, spelled out so that `harness --help` does not import numpy (test_cli checks them).
-DEFAULT_BENCHMARKS = "gsm8k,mmlu,arc_challenge,arc_easy,hellaswag"
 
 
 def scan(
@@ -23,8 +21,12 @@ def scan(
         ),
     ],
     benchmarks: Annotated[
-        str, typer.Option(help="Comma-separated benchmarks whose test sets are indexed.")
-    ] = DEFAULT_BENCHMARKS,
+        str | None,
+        typer.Option(
+            help="Comma-separated benchmarks whose test sets are indexed (default: the benchmark specs' "
+            "default scan set, gsm8k,mmlu,arc_challenge,arc_easy,hellaswag; `harness data list`)."
+        ),
+    ] = None,
     ngram: Annotated[int, typer.Option(min=1, help="n-gram length in words (GPT-3 used 13).")] = 13,
     field: Annotated[
         list[str] | None,
@@ -81,14 +83,24 @@ def scan(
         ),
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the record (leakage.json) on stdout and nothing else; progress and messages go to stderr.",
+        ),
+    ] = False,
 ) -> None:
     """Scan training data for test-set leakage: n-gram overlap of a corpus against the test sets.
 
     Writes leakage.json, items.parquet, summary.md and clean/<benchmark>.txt under --out.
     Status: CLEAN, LEAK, or INCOMPLETE when something could not be read (never CLEAN then).
     Exit status: 0 done, 2 the scan could not run; with --fail-on-leak, 1 LEAK, 3 INCOMPLETE, 0 CLEAN.
+    With --json the record is printed on stdout (a failed scan's too); the exit status is the same.
     """
+    from harness.console import print_json, stdout_to_stderr
     from harness.leakage import FieldPathError, ResumeError, ScanFaultError, ScanInputError
+    from harness.leakage.engines import LocalEngine, RayEngine
     from harness.leakage.scan import default_out_dir, run_scan
     from harness.records.status import exit_code
 
@@ -101,30 +113,33 @@ def scan(
     if resume and out is None:
         console.print("[red]--resume needs the --out folder of the interrupted scan[/red]")
         raise typer.Exit(2)
-    names = [b.strip() for b in benchmarks.split(",") if b.strip()]
+    names = [b.strip() for b in benchmarks.split(",") if b.strip()] if benchmarks is not None else None
     out_dir = out or default_out_dir()
+    # The CLI chooses where shards run; run_scan only receives the engine.
+    runner = RayEngine(ray_address, workers) if engine == "ray" else LocalEngine(workers)
     try:
-        record = run_scan(
-            paths,
-            out_dir=out_dir,
-            progress=progress,
-            ngram=ngram,
-            benchmarks=names,
-            fields=field or None,
-            workers=workers,
-            engine=engine,
-            ray_address=ray_address,
-            resume=resume,
-            strict=strict,
-            floor=floor,
-            max_record_bytes=max_record_bytes,
-            max_skipped=max_skipped,
-            profile=profile,
-            rephrased=rephrased,
-        )
+        with stdout_to_stderr(as_json):
+            record = run_scan(
+                paths,
+                out_dir=out_dir,
+                progress=progress,
+                ngram=ngram,
+                benchmarks=names,
+                fields=field or None,
+                engine=runner,
+                resume=resume,
+                strict=strict,
+                floor=floor,
+                max_record_bytes=max_record_bytes,
+                max_skipped=max_skipped,
+                profile=profile,
+                rephrased=rephrased,
+            )
     except (ScanInputError, FieldPathError, ScanFaultError, ResumeError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         console.print(f"[red]FAILED: scan could not run:[/red] {escape(str(message))}", soft_wrap=True)
+        if as_json and not isinstance(exc, ResumeError):  # a resume refused leaves the other scan's record
+            _print_failed_record(out_dir)
         raise typer.Exit(2) from None
     status = record["status"]
     style = {"leak": "bold red", "incomplete": "bold yellow"}.get(status, "green")
@@ -132,7 +147,22 @@ def scan(
     for reason in record["completeness"]["not_read"]:
         console.print(f"  not read: {escape(reason)}", soft_wrap=True)
     console.print(f"wrote {escape(str(out_dir))}/leakage.json, items.parquet, summary.md, clean/")
+    if as_json:
+        print_json(record)
     if fail_on_leak:
         code = exit_code(status)
         if code:
             raise typer.Exit(code)
+
+
+def _print_failed_record(out_dir: Path) -> None:
+    """The `failed` record run_scan wrote, on stdout (nothing when it could not be written)."""
+    from harness.console import print_json
+    from harness.records.io import record_dict
+    from harness.records.scan import read_scan_record
+
+    try:
+        record = read_scan_record(out_dir / "leakage.json")
+    except (OSError, ValueError):  # RecordValidationError is a ValueError
+        return
+    print_json(record_dict(record))

@@ -41,6 +41,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from harness.data import BenchmarkSet
+from harness.data.registry import get_spec
 from harness.leakage.hashing import padded, window_hashes, word_codes, word_spans
 from harness.leakage.normalize import ASCII_FOLD, word_bytes
 
@@ -176,22 +177,31 @@ class TestIndex:
 
 
 def item_fields(bs: BenchmarkSet, i: int) -> list[tuple[str, str]]:
-    """The leakable fields of item `i` of a benchmark set, primary fields only, in a fixed order."""
+    """The leakable fields of item `i` of a benchmark set, primary fields only, in a fixed order.
+
+    The benchmark's spec names them (``scan.fields`` in ``harness/data/benchmarks/<name>.toml``):
+    ``question``, ``choices`` (each choice), ``answer`` (unless it is one of the choices), or a field
+    of the item's source row (HellaSwag's ``ctx``; the item's question when the row lacks it).
+    An answer that is not among the choices is indexed whatever the spec says, as it always was."""
     item = bs.items[i]
     out: list[tuple[str, str]] = []
-    if bs.benchmark == "hellaswag":
-        out.append(("ctx", str(bs.rows[item.row].get("ctx") or item.question)))
-    else:
-        out.append(("question", item.question))
-    out += [(f"choices[{j}]", c) for j, c in enumerate(item.choices)]
+    fields = get_spec(bs.benchmark).scan.fields
+    for name in fields:
+        if name == "question":
+            out.append(("question", item.question))
+        elif name == "choices":
+            out += [(f"choices[{j}]", c) for j, c in enumerate(item.choices)]
+        elif name != "answer":
+            out.append((name, str(bs.rows[item.row].get(name) or item.question)))
     if item.answer and item.answer not in item.choices:
         out.append(("answer", item.answer))
     return out
 
 
 def field_variants(benchmark: str, name: str, text: str) -> list[tuple[str, str]]:
-    """Other spellings of a field that leak in the wild (see module docstring)."""
-    if benchmark == "gsm8k" and name == "answer" and _CALCULATOR.search(text):
+    """Other spellings of a field that leak in the wild (see module docstring); the spec says which
+    benchmarks' answers carry calculator annotations (``scan.plain_answer``)."""
+    if name == "answer" and get_spec(benchmark).scan.plain_answer and _CALCULATOR.search(text):
         return [("answer (plain)", _CALCULATOR.sub("", text))]
     return []
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.data.registry import get_spec
 from harness.leakage.hashing import padded, word_codes, word_spans
 from harness.leakage.index import TestIndex
 from harness.leakage.normalize import ASCII_FOLD, fold_bytes
@@ -332,7 +333,9 @@ class RephraseIndex:
         items = np.array([i for p in flat for i in p], dtype=np.int64)
         selective = np.array([sum(df[w] <= MAX_DF for w in ws) for ws in words_of], dtype=np.int64)
         rare = [frozenset(w for w in ws if df[w] <= RARE_DF) for ws in words_of]
-        math = np.array([it.benchmark == "gsm8k" for it in index.items], dtype=bool)
+        # the numbers signature applies to math word problems (the spec's kind; GSM8K)
+        is_math = {name: get_spec(name).kind == "math" for name in index.benchmarks}
+        math = np.array([is_math[it.benchmark] for it in index.items], dtype=bool)
         return cls(
             keys, starts, items, words_of, selective, rare, math, texts, nums, np.array(lengths, np.int64)
         )

@@ -1,6 +1,6 @@
 """The scan's files, all rendered from the one record (`leakage.json`), never recomputed:
 
-- `leakage.json`: the record (see `scan.run_scan`);
+- `leakage.json`: the record (`harness.records.scan.ScanRecord`, validated as it is written);
 - `items.parquet`: one row per test item of the scanned benchmarks, matched or not;
 - `summary.md`: the headline, per-benchmark counts, the dirty items with where they were found and an
   excerpt, what could not be read, and the rule;
@@ -11,13 +11,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from harness.leakage.index import TestIndex
+from harness.records.files import atomic_path, atomic_write_bytes
+from harness.records.scan import write_scan_record
 
 EXCERPT_MD = 300  # characters of excerpt shown per item in summary.md
 
@@ -41,26 +42,20 @@ def write_outputs(
     outputs.update({f"clean_{k}": v for k, v in clean.items()})
     record["outputs"] = outputs
     write_items_parquet(out_dir / "items.parquet", record, index)
-    _atomic(out_dir / "summary.md", render_summary(record).encode("utf-8"))
+    atomic_write_bytes(out_dir / "summary.md", render_summary(record).encode("utf-8"))
     lines = b"".join(
         orjson.dumps({"reason": reason, **ex}) + b"\n"
         for reason, entry in record["accounting"]["skipped_reasons"].items()
         for ex in entry["examples"]
     )
-    _atomic(out_dir / "skipped.jsonl", lines)
+    atomic_write_bytes(out_dir / "skipped.jsonl", lines)
     for entry in record["accounting"]["skipped_reasons"].values():
         entry["examples_in_skipped_jsonl"] = len(entry["examples"])
         entry["examples"] = entry["examples"][:record_examples]
     for entry in (record["accounting"].get("repairs") or {}).values():
         entry["examples"] = entry["examples"][:record_examples]
-    _atomic(out_dir / "leakage.json", orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n")
+    write_scan_record(out_dir / "leakage.json", record)  # validated against ScanRecord, written atomically
     return outputs
-
-
-def _atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def write_clean_lists(out_dir: Path, record: dict[str, Any], index: TestIndex) -> dict[str, str]:
@@ -78,7 +73,7 @@ def write_clean_lists(out_dir: Path, record: dict[str, Any], index: TestIndex) -
     for name in record["benchmarks"]:
         ids = by_benchmark[name]
         rel = f"clean/{name}.txt"
-        _atomic(out_dir / rel, "".join(f"{i}\n" for i in ids).encode("utf-8"))
+        atomic_write_bytes(out_dir / rel, "".join(f"{i}\n" for i in ids).encode("utf-8"))
         out[name] = rel
     return out
 
@@ -149,9 +144,8 @@ def write_items_parquet(path: Path, record: dict[str, Any], index: TestIndex) ->
     )
     if table.num_rows != len(rows):
         raise RuntimeError("items.parquet: pyarrow read back another number of rows")
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
 
 
 def _md(text: Any) -> str:

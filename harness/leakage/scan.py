@@ -1,7 +1,8 @@
 """`run_scan`: plan shards, run them on an engine (resuming finished ones), merge, write the outputs.
 
-The record it returns (and writes as leakage.json) has the shape other parts read:
-    {"status": "clean" | "leak" | "incomplete", "headline": str,
+The record it returns (and writes as leakage.json; typed and validated as
+`harness.records.scan.ScanRecord`) has the shape other parts read:
+    {"schema": "harness.scan", "schema_version": 1, "status": "clean" | "leak" | "incomplete", "headline": str,
      "completeness": {"complete", "records_skipped_fraction", "max_skipped", "not_read": [str, ...]},
      "benchmarks": {NAME: {"items", "dirty", "matched", "undetectable", "clean", "split"}},
      "items": [{"item_id", "benchmark", "dirty", "overlap", "longest_match", "records", "dirty_records",
@@ -25,13 +26,13 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from harness.data.registry import default_scan_set
 from harness.leakage.checkpoint import Checkpoints, ResumeError
 from harness.leakage.core import ScanOptions, ShardResult
-from harness.leakage.engines import Engine, LocalEngine, RayEngine
+from harness.leakage.engines import Engine, LocalEngine
 from harness.leakage.fields import parse_field
 from harness.leakage.index import BOILERPLATE_ITEMS, HASH_VERSION, TestIndex
 from harness.leakage.index_cache import load_cached_index
@@ -52,9 +53,11 @@ from harness.leakage.results import (
     merge_rephrased,
     scan_status,
 )
-from harness.records.files import atomic_write_text, write_json
+from harness.records.files import atomic_write_text, package_version, package_versions
+from harness.records.scan import SCHEMA, SCHEMA_VERSION, write_scan_record
 
-DEFAULT_BENCHMARKS = ("gsm8k", "mmlu", "arc_challenge", "arc_easy", "hellaswag")
+# Packages the scan's numbers depend on beyond the shared list (the JSON parser, the zstd reader).
+SCAN_PACKAGES = ("orjson", "zstandard")
 RECORD_EXAMPLES = 100  # skipped records listed per reason in the record (skipped.jsonl has the rest)
 
 
@@ -71,8 +74,7 @@ def run_scan(
     benchmarks: Sequence[str] | None = None,
     fields: Sequence[str] | None = None,
     workers: int | None = None,
-    engine: str = "local",
-    ray_address: str | None = None,
+    engine: Engine | None = None,
     resume: bool = False,
     strict: bool = False,
     floor: int = 8,
@@ -92,10 +94,22 @@ def run_scan(
     records the status tolerates before it says `incomplete` (damaged files and empty scans never pass).
     `profile` adds the corpus profile (`profile.py`) to the record; `rephrased` runs the second stage
     that finds rephrased test items (`rephrase.py`) and lists them under `rephrased`.
+
+    `engine` decides where shards run: an `engines.LocalEngine(workers)` (the default, built from
+    `workers`) or an `engines.RayEngine(address, workers)`; the caller (the CLI) builds it, so this
+    function never chooses an engine by name. `benchmarks` defaults to the registry's default scan set.
     """
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
     if not 0.0 <= max_skipped <= 1.0:
         raise ValueError("max_skipped is a fraction between 0 and 1")
+    if isinstance(engine, str):
+        raise TypeError(
+            f"engine={engine!r}: pass an engine object, LocalEngine(workers) or RayEngine(address, workers) "
+            "(harness.leakage.engines)"
+        )
+    if engine is not None and workers is not None:
+        raise ValueError("give workers to the engine, not to run_scan, when you pass an engine")
+    runner: Engine = engine if engine is not None else LocalEngine(workers)
     try:
         return _run_scan(
             paths,
@@ -104,9 +118,7 @@ def run_scan(
             ngram=ngram,
             benchmarks=benchmarks,
             fields=fields,
-            workers=workers,
-            engine=engine,
-            ray_address=ray_address,
+            runner=runner,
             resume=resume,
             strict=strict,
             floor=floor,
@@ -128,6 +140,9 @@ def write_failed(out_dir: Path, paths: Sequence[str | Path], exc: BaseException)
     """The record of a scan that could not run: status `failed`, the error, and nothing else to trust."""
     message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
     record = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "timing": {},
         "status": "failed",
         "headline": f"The scan could not run: {message}",
         "error": f"{type(exc).__name__}: {message}",
@@ -135,9 +150,9 @@ def write_failed(out_dir: Path, paths: Sequence[str | Path], exc: BaseException)
     }
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        write_json(out_dir / "leakage.json", record)
+        write_scan_record(out_dir / "leakage.json", record)
         atomic_write_text(out_dir / "summary.md", f"# Leakage scan: FAILED\n\n{record['headline']}\n")
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a record that does not validate (RecordValidationError)
         pass  # the error being raised says what matters
     return record
 
@@ -150,9 +165,7 @@ def _run_scan(
     ngram: int,
     benchmarks: Sequence[str] | None,
     fields: Sequence[str] | None,
-    workers: int | None,
-    engine: str,
-    ray_address: str | None,
+    runner: Engine,
     resume: bool,
     strict: bool,
     floor: int,
@@ -165,7 +178,7 @@ def _run_scan(
 ) -> dict[str, Any]:
     t0 = time.monotonic()
     started = datetime.now(UTC)
-    names = list(benchmarks) if benchmarks else list(DEFAULT_BENCHMARKS)
+    names = list(benchmarks) if benchmarks else list(default_scan_set())
     field_list = tuple(fields) if fields else None
     for f in field_list or ():
         parse_field(f)  # fail before any work
@@ -199,9 +212,6 @@ def _run_scan(
     checkpoints = Checkpoints(out_dir, settings, resume)
     results: dict[str, ShardResult] = checkpoints.load({s.key for s in shards}) if resume else {}
     todo = [s for s in shards if s.key not in results]
-    runner: Engine = RayEngine(ray_address, workers) if engine == "ray" else LocalEngine(workers)
-    if engine not in ("local", "ray"):
-        raise ValueError(f"unknown engine {engine!r} (local or ray)")
 
     with _Progress(progress, sum(s.size for s in todo), len(todo)) as bar:
 
@@ -226,6 +236,8 @@ def _run_scan(
         for name, c in counts.items():
             c["rephrased"] = sum(1 for r in rephrased_items if r["benchmark"] == name)
     record: dict[str, Any] = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
         "status": scan_status(counts, complete),
         "headline": headline(counts, accounting, complete),
         "completeness": complete,
@@ -302,14 +314,9 @@ def _core() -> str:
     return hashing.CORE
 
 
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in ("harness", "numpy", "pyarrow", "orjson", "rapidfuzz", "zstandard"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+def _versions() -> dict[str, str | None]:
+    """The shared package list (`records.files.package_versions`) and the scan's own readers."""
+    return {**package_versions(), **{name: package_version(name) for name in SCAN_PACKAGES}}
 
 
 class _Progress:

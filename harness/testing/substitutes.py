@@ -12,7 +12,7 @@ fixed model. The classes follow issue 13's list:
 * ``random_init_same_tokenizer``: another Llama with the claimed tokenizer and random weights.
 * ``trained_tiny_same_tokenizer``: a small Llama trained from scratch on GSM8K train text with the
   claimed tokenizer: a real, different model that shares the tokenizer, so tokenizer probes cannot tell.
-* ``other_tokenizer``: a tiny Llama with its own BPE tokenizer (``harness.models.variants.tiny_llama``).
+* ``other_tokenizer``: a tiny Llama with its own BPE tokenizer (``harness.testing.variants.tiny_llama``).
 """
 
 from __future__ import annotations
@@ -277,7 +277,7 @@ def other_tokenizer(*, seed: int = 0, vocab_size: int = 1024, n_texts: int = 200
     recipe = Recipe("other-tokenizer", params)
 
     def build(out: Path) -> dict[str, Any]:
-        from harness.models.variants import tiny_llama
+        from harness.testing.variants import tiny_llama
 
         tiny_llama(
             out,

@@ -128,9 +128,10 @@ def _summary(art) -> dict[str, Any]:
 @contextlib.contextmanager
 def serve_endpoint(ep: Endpoint, reference_dir: Path) -> Iterator[RunningEndpoint]:
     """Build what ``ep`` needs, start its server (and relay), yield it, and stop everything after."""
-    from harness.models.server_process import serve_llama_cpp, serve_transformers, start_server
+    from harness.models.server_process import serve_transformers, start_server
     from harness.testing.numerics_server import serve_numerics
     from harness.testing.relays import serve_relay
+    from harness.testing.servers import serve_llama_cpp
 
     path, artifacts = build_model(ep.model, reference_dir)
     upstream_name = CLAIMED_NAME if ep.relay is None else "upstream"

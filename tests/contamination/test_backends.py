@@ -23,7 +23,7 @@ COMMON = {"benchmarks": ["gsm8k"], "sample": 10, "twins": 1, "seed": 3, "control
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from harness.data import load_benchmark
-    from harness.models.variants import tiny_llama
+    from harness.testing.variants import tiny_llama
 
     rows = load_benchmark("gsm8k", "train").rows[:400]
     return tiny_llama(

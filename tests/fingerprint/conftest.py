@@ -27,7 +27,7 @@ def gsm8k_train_texts(n: int, offset: int = 0) -> list[str]:
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A different model with a different tokenizer (BPE trained on GSM8K train text), random weights."""
-    from harness.models.variants import tiny_llama
+    from harness.testing.variants import tiny_llama
 
     return tiny_llama(
         tmp_path_factory.mktemp("tiny"),
@@ -41,7 +41,7 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def perturbed_dir(smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """SmolLM2 with 2% relative noise on every weight: same tokenizer, other weights."""
-    from harness.models.variants import perturbed_copy
+    from harness.testing.variants import perturbed_copy
 
     return perturbed_copy(smollm2_dir, tmp_path_factory.mktemp("perturbed"), sigma=0.02, seed=7)
 
@@ -50,7 +50,7 @@ def perturbed_dir(smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
 def finetuned_dir(smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """SmolLM2 after ONE plain SGD step (lr 1e-3) on four GSM8K train problems: a light fine-tune whose
     log-probabilities move about 20x less than llama.cpp's numerics move them."""
-    from harness.models.variants import finetuned_copy
+    from harness.testing.variants import finetuned_copy
 
     return finetuned_copy(
         smollm2_dir,
@@ -80,7 +80,7 @@ def bf16_server(smollm2_dir: Path) -> Iterator:
 
 @pytest.fixture(scope="session")
 def llama_cpp_server(smollm2_gguf: Path) -> Iterator:
-    from harness.models.server_process import serve_llama_cpp
+    from harness.testing.servers import serve_llama_cpp
 
     with serve_llama_cpp(smollm2_gguf, served_model_name="smollm2") as handle:
         yield handle

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.fingerprint import run_fingerprint
-from harness.models.faulty_server import FaultyServer
+from harness.testing.faulty_server import FaultyServer
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness.fingerprint.probes.echo import EchoObservation, echo_text_outcome
-from harness.models.proxy_server import Tamper
+from harness.testing.proxy_server import Tamper
 
 SENT = "Assistants built by OpenAI and Anthropic are often compared with models such as Claude and Llama."
 

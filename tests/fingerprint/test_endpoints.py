@@ -126,7 +126,7 @@ def test_d_different_model_and_tokenizer(tmp_path, tiny_server):
 def test_e_relay_deleting_claude_from_answers_only(tmp_path, reference_server):
     """The Reflection tell: the relay serves the claimed weights but deletes "Claude" from generated text;
     echoes are untouched (an exact echo says nothing about generated text). The output filter finds it."""
-    from harness.models.server_process import serve_proxy
+    from harness.testing.servers import serve_proxy
 
     with serve_proxy(
         reference_server.base_url, upstream_model="smollm2", served_model_name="smollm2",
@@ -141,7 +141,7 @@ def test_e_relay_deleting_claude_from_answers_only(tmp_path, reference_server):
 
 
 def test_f_whitespace_collapsing_relay_is_honest(tmp_path, reference_server):
-    from harness.models.server_process import serve_proxy
+    from harness.testing.servers import serve_proxy
 
     with serve_proxy(
         reference_server.base_url,

@@ -6,7 +6,7 @@ import pytest
 
 from harness.fingerprint.probes import greedy as G
 from harness.fingerprint.reference import GreedyPath
-from harness.models.proxy_server import Tamper
+from harness.testing.proxy_server import Tamper
 
 
 def path(texts, margins, stopped=False):

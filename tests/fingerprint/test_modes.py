@@ -23,7 +23,7 @@ def _fp(tmp_path, handle, **kw):
 
 @pytest.fixture(scope="module")
 def chat_without_logprobs(reference_server):
-    from harness.models.server_process import serve_proxy
+    from harness.testing.servers import serve_proxy
 
     with serve_proxy(
         reference_server.base_url, upstream_model="smollm2", served_model_name="smollm2", strip_logprobs=True
@@ -41,7 +41,7 @@ def test_chat_without_logprobs_is_tested_by_greedy_agreement(tmp_path, chat_with
 
 
 def test_chat_without_logprobs_does_not_clear_other_weights(tmp_path, perturbed_server):
-    from harness.models.server_process import serve_proxy
+    from harness.testing.servers import serve_proxy
 
     with serve_proxy(
         perturbed_server.base_url, upstream_model="smollm2-perturbed", served_model_name="smollm2",
@@ -58,7 +58,7 @@ def test_chat_without_logprobs_does_not_clear_other_weights(tmp_path, perturbed_
 def test_prompt_token_logprobs_without_top_k(tmp_path, perturbed_server):
     """v1's blind spot: echo returns each prompt token's logprob but no top-k. The per-token difference
     needs only the chosen token's logprob."""
-    from harness.models.server_process import serve_proxy
+    from harness.testing.servers import serve_proxy
 
     with serve_proxy(
         perturbed_server.base_url, upstream_model="smollm2-perturbed", served_model_name="smollm2",

@@ -12,7 +12,7 @@ from harness.fingerprint.textcompare import (
     normalise_with_map,
     word_edits,
 )
-from harness.models.proxy_server import Tamper
+from harness.testing.proxy_server import Tamper
 
 
 def test_normalise_collapses_whitespace_and_maps_back():

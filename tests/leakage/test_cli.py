@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import typing
 from pathlib import Path
 
 import pytest
@@ -27,14 +28,25 @@ def leaky(tmp_path_factory, sets) -> Path:
     return root
 
 
+def params_default(fn, name):
+    import inspect
+
+    return inspect.signature(fn).parameters[name].default
+
+
 def test_cli_defaults_are_the_library_defaults() -> None:
     import inspect
 
+    from harness.data.registry import default_scan_set
     from harness.leakage import cli
     from harness.leakage.readers import DEFAULT_MAX_RECORD_BYTES
-    from harness.leakage.scan import DEFAULT_BENCHMARKS, run_scan
+    from harness.leakage.scan import run_scan
 
-    assert ",".join(DEFAULT_BENCHMARKS) == cli.DEFAULT_BENCHMARKS
+    # Both default to the benchmark specs' default scan set (named in --help, which must not import it).
+    assert params_default(cli.scan, "benchmarks") is None
+    assert params_default(run_scan, "benchmarks") is None
+    hint = typing.get_type_hints(cli.scan, include_extras=True)["benchmarks"]
+    assert ",".join(default_scan_set()) in hint.__metadata__[0].help
     params = inspect.signature(cli.scan).parameters
     defaults = inspect.signature(run_scan).parameters
     assert (
@@ -155,3 +167,54 @@ def test_resume_after_a_kill_gives_the_same_result(sets, tmp_path) -> None:
     again = json.loads((tmp_path / "fresh" / "leakage.json").read_text())
     assert comparable(rec) == comparable(again)
     assert [i["item_id"] for i in rec["items"] if i["dirty"]] == [sets["gsm8k"].items[11].item_id]
+
+
+# --- --json: the record on stdout, nothing else; messages and progress on stderr ------------------------
+
+
+def test_json_prints_the_record_alone(leaky, tmp_path) -> None:
+    import orjson
+
+    out = tmp_path / "o"
+    args = ["scan", str(leaky), "--benchmarks", "gsm8k", "--out", str(out), "--no-progress", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output  # the same exit code as without --json
+    record = orjson.loads(result.stdout)
+    assert record == orjson.loads((out / "leakage.json").read_bytes())
+    assert record["schema"] == "harness.scan" and record["status"] == "leak"
+    assert "LEAK:" in result.stderr and "LEAK:" not in result.stdout
+    gated = CliRunner().invoke(app, [*args, "--fail-on-leak"])
+    assert gated.exit_code == 1 and orjson.loads(gated.stdout)["status"] == "leak"
+
+
+def test_json_prints_a_failed_scans_record(tmp_path) -> None:
+    import orjson
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "fine line of text here"}\n{"text": \n')
+    out = tmp_path / "o"
+    result = CliRunner().invoke(
+        app, ["scan", str(bad), "--benchmarks", "gsm8k", "--strict", "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 2
+    record = orjson.loads(result.stdout)
+    assert record["status"] == "failed" and record["schema"] == "harness.scan" and record["error"]
+    assert "FAILED" in result.stderr
+    usage = CliRunner().invoke(app, ["scan", str(bad), "--resume", "--json"])
+    assert usage.exit_code == 2 and usage.stdout == ""
+
+
+@pytest.mark.slow
+def test_json_keeps_the_progress_bar_off_stdout(leaky, tmp_path) -> None:
+    """A real process in a pipe: the progress bar and messages on stderr, the record alone on stdout."""
+    import orjson
+
+    out = tmp_path / "o"
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "scan", str(leaky), "--benchmarks", "gsm8k", "--out", str(out),
+         "--progress", "--json", "--workers", "1"],
+        capture_output=True, timeout=300, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert orjson.loads(proc.stdout) == orjson.loads((out / "leakage.json").read_bytes())
+    assert b"LEAK" in proc.stderr

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from harness.leakage import run_scan
-from harness.leakage.engines import LocalEngine, default_workers
+from harness.leakage.engines import LocalEngine, RayEngine, default_workers
 from tests.leakage.corpora import comparable, dirty_ids, page, write_jsonl
 
 
@@ -32,6 +32,16 @@ def test_default_workers_is_every_core() -> None:
     assert LocalEngine().workers == default_workers() >= 1
 
 
+def test_run_scan_takes_an_engine_object_not_a_name(corpus, index, tmp_path) -> None:
+    """The caller (the CLI) builds the engine; run_scan never picks one by name."""
+    rec = run_scan([str(corpus)], out_dir=tmp_path / "o", index=index, engine=LocalEngine(1))
+    assert rec["execution"]["engine"] == "local" and rec["execution"]["workers"] == 1
+    with pytest.raises(TypeError, match="engine object"):
+        run_scan([str(corpus)], out_dir=tmp_path / "s", index=index, engine="ray")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="workers"):
+        run_scan([str(corpus)], out_dir=tmp_path / "w", index=index, engine=LocalEngine(1), workers=2)
+
+
 @pytest.mark.slow
 def test_ray_engine_equals_the_local_engine(corpus, index, tmp_path) -> None:
     ray = pytest.importorskip("ray")
@@ -39,7 +49,7 @@ def test_ray_engine_equals_the_local_engine(corpus, index, tmp_path) -> None:
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         remote = run_scan(
-            [str(corpus)], out_dir=tmp_path / "ray", index=index, engine="ray", shard_bytes=20_000
+            [str(corpus)], out_dir=tmp_path / "ray", index=index, engine=RayEngine(), shard_bytes=20_000
         )
     finally:
         ray.shutdown()

@@ -153,3 +153,15 @@ def test_key_lookup_finds_exactly_the_keys(keys, probes, near) -> None:
     h = np.array(keys[:20] + [(x ^ near) for x in keys[:20]] + probes, dtype=np.uint64)
     assert np.array_equal(lookup_windows(h, k, lookup), np.isin(h, k))
     assert int(lookup.offsets[-1]) == k.size and lookup.offsets.size == (1 << lookup.bits) + 1
+
+
+def test_fields_and_variants_come_from_the_benchmark_specs() -> None:
+    """item_fields/field_variants ask the spec (scan.fields, scan.plain_answer), not the benchmark's name."""
+    from harness.data.registry import get_spec
+    from harness.leakage.index import field_variants
+
+    annotated = "She pays 2*3 = <<2*3=6>>6 dollars."
+    assert get_spec("gsm8k").scan.plain_answer and not get_spec("mmlu").scan.plain_answer
+    assert field_variants("gsm8k", "answer", annotated) == [("answer (plain)", "She pays 2*3 = 6 dollars.")]
+    assert field_variants("mmlu", "answer", annotated) == []
+    assert field_variants("gsm8k", "question", annotated) == []

@@ -18,7 +18,7 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from harness.data import load_benchmark
-    from harness.models.variants import tiny_llama
+    from harness.testing.variants import tiny_llama
 
     rows = load_benchmark("gsm8k", "train").rows[:1000]
     texts = [r["question"] + "\n" + r["answer"] for r in rows]

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from harness.models import server_process as sp
+from harness.testing.servers import serve_proxy
 
 
 def test_free_port_is_bindable():
@@ -56,7 +57,7 @@ def test_serve_transformers_subprocess_and_a_tampering_proxy_in_front(tiny_model
     body = {"model": "tiny", "prompt": "Hello", "max_tokens": 3, "temperature": 0, "logprobs": 1}
     with (
         sp.serve_transformers(tiny_model_dir, served_model_name="tiny") as up,
-        sp.serve_proxy(
+        serve_proxy(
             up.base_url,
             upstream_model="tiny",
             served_model_name="famous-model",

@@ -105,7 +105,7 @@ def test_real_quantisation_from_float32_is_served_by_llama_cpp(tiny_same_tokeniz
     pytest.importorskip("llama_cpp")
     import httpx
 
-    from harness.models.server_process import serve_llama_cpp
+    from harness.testing.servers import serve_llama_cpp
 
     art = q.quantised_gguf(tiny_same_tokenizer.path, "Q8_0")
     facts = art.provenance["facts"]["weight_error"]

@@ -13,7 +13,7 @@ def build_tiny_llama(out_dir: Path, seed: int = 0) -> Path:
     Random weights give chance-level, but fully deterministic, scores; the small vocabulary keeps the
     output layer (the costly part of a tiny model on long MMLU prompts) cheap."""
     from harness.data import load_benchmark
-    from harness.models.variants import tiny_llama
+    from harness.testing.variants import tiny_llama
 
     texts = [row["question"] + "\n" + row["answer"] for row in load_benchmark("gsm8k", "train").rows]
     return tiny_llama(out_dir, texts=texts, seed=seed, max_position_embeddings=8192)

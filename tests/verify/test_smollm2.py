@@ -165,7 +165,7 @@ def test_endpoint_key_comes_from_the_environment_and_is_never_recorded(smollm2_d
 
 def test_llama_cpp_server_on_the_gguf(smollm2_gguf, tmp_path):
     """A real third-party OpenAI-compatible server (llama-cpp-python) for the generation path."""
-    from harness.models.server_process import serve_llama_cpp
+    from harness.testing.servers import serve_llama_cpp
 
     with serve_llama_cpp(smollm2_gguf, served_model_name="smollm2-q4") as server:
         report = run_verify(

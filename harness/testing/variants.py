@@ -14,6 +14,7 @@ for its arguments (seeded), so a test that says "a 1-step fine-tune is detected"
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Sequence
@@ -142,6 +143,17 @@ def train_bpe_tokenizer(texts: Sequence[str], vocab_size: int = 1024):
     return fast
 
 
+@dataclasses.dataclass(frozen=True)
+class TinySize:
+    """The shape of a ``tiny_llama`` (the default: the 2-layer, 64-wide model the tests use)."""
+
+    hidden_size: int = 64
+    intermediate_size: int = 128
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+
+
 def tiny_llama(
     out_dir: str | Path,
     *,
@@ -150,23 +162,26 @@ def tiny_llama(
     seed: int = 0,
     initializer_range: float = 0.02,
     max_position_embeddings: int = 4096,
+    size: TinySize | None = None,
 ) -> Path:
-    """A 2-layer, 64-wide Llama with random (seeded) weights and its own BPE tokenizer.
+    """A Llama with random (seeded) weights and its own BPE tokenizer: 2 layers, 64 wide by default.
 
     With the usual ``initializer_range`` 0.02 its next-token distributions are nearly uniform, so two
     seeds are hard to tell apart from samples; a larger range (e.g. 1.0) makes them peaked and distinct.
+    ``size`` changes the shape (``scripts/gpu_smoke.py`` needs a head size vLLM's kernels support).
     """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
+    shape = size or TinySize()
     tokenizer = train_bpe_tokenizer(texts, vocab_size)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        hidden_size=shape.hidden_size,
+        intermediate_size=shape.intermediate_size,
+        num_hidden_layers=shape.num_hidden_layers,
+        num_attention_heads=shape.num_attention_heads,
+        num_key_value_heads=shape.num_key_value_heads,
         max_position_embeddings=max_position_embeddings,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -187,5 +202,7 @@ def tiny_llama(
         "seed": seed,
         "initializer_range": initializer_range,
     }
+    if size is not None and size != TinySize():
+        record["size"] = dataclasses.asdict(size)
     (out / VARIANT_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return out

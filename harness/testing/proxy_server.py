@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import typer
 
-log = logging.getLogger("harness.models.proxy_server")
+log = logging.getLogger("harness.testing.proxy_server")
 
 
 class Tamper:
