@@ -9,10 +9,10 @@ parsed, input checksums, package versions, the plan with every section's argumen
 own record verbatim, the endpoint's attribution and the exit code. Nothing is renamed: the model
 describes the JSON the audit has written since ``schema_version`` 1, key for key.
 
-Section bodies are the capabilities' own records. One that declares ``schema = "harness.verify"`` is
-validated as a ``VerifyRecord``; a section that raised is an ``ErrorSection``; the others (scan,
-fingerprint, contamination: being typed by their own engineers) are kept as dicts, checked only for
-the ``status`` every section carries. ``write_audit_record`` and ``read_audit_record`` validate;
+Section bodies are the capabilities' own records, validated by the ``schema`` they declare:
+``harness.verify`` as a ``VerifyRecord``, ``harness.scan`` as a ``ScanRecord``, ...; a section that
+raised is an ``ErrorSection``; a body that declares no known schema (a recorded fixture) is kept as a
+dict, checked only for the ``status`` every section carries. ``write_audit_record`` and ``read_audit_record`` validate;
 a bad record is refused with a ``RecordValidationError`` naming the field.
 """
 
@@ -28,6 +28,7 @@ from harness.records.files import atomic_write_text, json_safe
 from harness.records.header import RecordHeader
 from harness.records.io import read_record, record_dict, validate_record
 from harness.records.status import STATUS_CLASS, Status, combine_status, exit_code
+from harness.records.scan import ScanRecord
 from harness.records.verify import VerifyRecord
 
 SCHEMA = "harness.audit"
@@ -74,11 +75,14 @@ def _section_kind(value: Any) -> str:
         return "error"
     if isinstance(value, VerifyRecord) or get("schema") == "harness.verify":
         return "verify"
+    if isinstance(value, ScanRecord) or get("schema") == "harness.scan":
+        return "scan"
     return "other"
 
 
 Section = Annotated[
     Annotated[VerifyRecord, Tag("verify")]
+    | Annotated[ScanRecord, Tag("scan")]
     | Annotated[ErrorSection, Tag("error")]
     | Annotated[SectionBody, Tag("other")],
     Discriminator(_section_kind),

@@ -116,3 +116,21 @@ def test_a_verify_section_is_validated_as_a_verify_record(
         RecordValidationError, match=r"sections\.verify_weights.*benchmarks\.gsm8k\.ceiling_test"
     ):
         validate_audit_record(data)
+
+
+def test_a_scan_section_is_validated_as_a_scan_record(written: tuple[dict, Path], tmp_path: Path) -> None:
+    """A real scan's record (one tiny corpus) in an audit is checked as a ScanRecord, field by field."""
+    from harness.leakage.scan import run_scan
+    from harness.records.scan import ScanRecord
+
+    (tmp_path / "c.jsonl").write_text('{"text": "nothing from any test set here"}\n', encoding="utf-8")
+    scan = run_scan([str(tmp_path / "c.jsonl")], out_dir=tmp_path / "scan", benchmarks=["gsm8k"])
+    record, _ = written
+    data = copy.deepcopy(record)
+    data["sections"]["scan"] = json.loads(json.dumps(scan))
+    model = validate_audit_record(data)
+    assert isinstance(model.sections["scan"], ScanRecord)
+    assert record_dict(model)["sections"]["scan"] == data["sections"]["scan"]
+    del data["sections"]["scan"]["completeness"]
+    with pytest.raises(RecordValidationError, match=r"sections\.scan.*completeness"):
+        validate_audit_record(data)
