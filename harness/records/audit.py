@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 from harness.records.files import atomic_write_text, json_safe
 from harness.records.header import RecordHeader
 from harness.records.io import read_record, record_dict, validate_record
-from harness.records.status import STATUS_CLASS, Status, combine_status, exit_code
 from harness.records.scan import ScanRecord
+from harness.records.status import STATUS_CLASS, Status, combine_status, exit_code
 from harness.records.verify import VerifyRecord
 
 SCHEMA = "harness.audit"
