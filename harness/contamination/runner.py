@@ -38,11 +38,10 @@ from harness.contamination.analysis import (
 from harness.contamination.memorisation import completion_matrix, likelihood_matrix, order_test
 from harness.contamination.probes import LmEvalProbe, ModelProbe
 from harness.contamination.twins import TwinSet, item_text, make_twins, question_text
-from harness.records.files import package_versions, write_json
+from harness.records.contamination import SCHEMA, SCHEMA_VERSION, write_contamination_record
+from harness.records.files import atomic_write_text, json_safe, package_versions
 from harness.records.status import combine_status
 
-SCHEMA = "harness.contamination"
-SCHEMA_VERSION = 1
 DEFAULT_SEED = 1234
 TESTS = ("scores", "likelihood", "completion", "order")
 # lm-eval scores ARC and HellaSwag by the log-likelihood of each option text after "Question: ...
@@ -219,10 +218,11 @@ def run_contamination(
         "total_s": round(time.monotonic() - started, 3),
         **durations,
     }
-    write_json(out_dir / "contamination.json", record)
+    # validated as JSON will hold it (NaN as null, numpy numbers as Python's); the caller keeps the record
+    write_contamination_record(out_dir / "contamination.json", json_safe(record))
     from harness.contamination.report import render_markdown
 
-    (out_dir / "contamination.md").write_text(render_markdown(record), encoding="utf-8")
+    atomic_write_text(out_dir / "contamination.md", render_markdown(record))
     return record
 
 

@@ -12,12 +12,10 @@ finish its planned sample leaves the verdict ``inconclusive`` unless another tes
 from __future__ import annotations
 
 import math
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +35,10 @@ from harness.fingerprint.evidence import Evidence, format_e, rnd_tree
 from harness.fingerprint.family import KINDS, ApiCapabilities, plan_family
 from harness.fingerprint.probes import common, echo, greedy, token_count, truncation
 from harness.fingerprint.reference import TIERS, load_reference
-from harness.fingerprint.report import json_safe, write_outputs
+from harness.fingerprint.report import write_outputs
 from harness.fingerprint.responses import parse_chat, parse_completion
 from harness.fingerprint.verdict import CONFIDENCE_MEANING, decide, numerics_relation
+from harness.records.files import json_safe, package_version, package_versions
 from harness.records.status import status_class
 
 SCHEMA_VERSION = 2
@@ -71,13 +70,12 @@ class _State:
 
 
 def _versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in ("harness", "transformers", "torch", "tokenizers", "numpy", "scipy", "httpx"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    """The shared version list (``records.files``) plus the two packages only the fingerprint uses."""
+    return {
+        **package_versions(),
+        "tokenizers": package_version("tokenizers"),
+        "httpx": package_version("httpx"),
+    }
 
 
 # ----------------------------------------------------------------------------- discovery ----
