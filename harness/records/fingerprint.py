@@ -31,7 +31,8 @@ Number = float | int  # a JSON number, kept as written
 Fraction = Annotated[Number, Field(ge=0.0, le=1.0)]
 Verdict = Literal["match", "mismatch", "inconclusive"]
 EvidenceKind = Literal["tokenizer", "weights", "relay", "info"]
-# ``harness.fingerprint.verdict``: the fixed relations, and "same weights within <tier> numerics".
+# ``harness.fingerprint.verdict``: the fixed relations, "same weights within <tier> numerics" (a match)
+# and "quantised or changed weights (beyond <tier> numerics)" (an inconclusive beyond the match tier).
 RELATIONS = (
     "identical",
     "same weights within the honest numerics band",
@@ -39,7 +40,9 @@ RELATIONS = (
     "relay rewrites text",
     "unknown",
 )
-_TIER_RELATION = re.compile(r"same weights within \w+ numerics")
+_TIER_RELATION = re.compile(
+    r"same weights within \w+ numerics|quantised or changed weights \(beyond \w+ numerics\)"
+)
 
 
 class _Part(BaseModel):

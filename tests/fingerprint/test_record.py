@@ -140,3 +140,16 @@ def test_json_prints_the_record_alone(tmp_path, tiny_dir):
          str(tmp_path / "missing"), "--out", str(tmp_path / "b"), "--json"],
     )  # fmt: skip
     assert bad.exit_code == 2 and bad.stdout == "" and "does not exist" in " ".join(bad.stderr.split())
+
+
+def test_every_relation_the_verdict_can_give_validates(verdict_record):
+    """The fixed relations and the per-tier ones (a match within a tier, an inconclusive beyond one)."""
+    from harness.fingerprint import verdict
+    from harness.fingerprint.reference import TIERS
+
+    _, rec = verdict_record
+    fixed = [verdict.IDENTICAL, verdict.WITHIN_BAND, verdict.DIFFERENT, verdict.RELAY, verdict.UNKNOWN]
+    per_tier = [f"same weights within {t} numerics" for t in TIERS]
+    per_tier += [f"quantised or changed weights (beyond {t} numerics)" for t in TIERS]
+    for relation in fixed + per_tier:
+        validate_fingerprint_record(_broken(rec, lambda d, r=relation: d.update(weights_relation=r)))
