@@ -133,7 +133,7 @@ def _full_runs(work: Path) -> dict[str, Any]:
     try:
         from harness.testing.variants import tiny_llama
     except ImportError:  # a tree from before issue 10 phase 2 moved the test doubles
-        from harness.models.variants import tiny_llama
+        from harness.testing.variants import tiny_llama
     from harness.verify.records import rescore
     from harness.verify.runner import run_verify
 

@@ -80,6 +80,12 @@ def contamination(
     concurrency: int | None = typer.Option(None, "--concurrency", help="Endpoint: concurrent requests."),
     timeout: int | None = typer.Option(None, "--timeout", help="Endpoint: seconds per request."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the record (contamination.json) on stdout and nothing else; progress and errors go "
+        "to stderr.",
+    ),
 ) -> None:
     """Ask the model whether it saw the test items: fresh twins, memorisation tests, inflation estimate.
 
@@ -87,6 +93,7 @@ def contamination(
     from rich.console import Console
     from rich.markup import escape
 
+    from harness.console import print_json, stdout_to_stderr
     from harness.contamination.runner import ContaminationError, run_contamination
     from harness.models.backends import BackendError, parse_model_args
     from harness.records.status import exit_code
@@ -115,35 +122,39 @@ def contamination(
                 raise BackendError(f"{key} given both as an option and as --model-arg {key}=...")
             args[key] = value
         names = [n.strip() for item in (benchmarks or []) for n in item.split(",") if n.strip()]
-        record = run_contamination(
-            model=model,
-            backend=backend,
-            out_dir=out,
-            benchmarks=names or None,
-            sample=sample,
-            seed=seed,
-            twins=twins,
-            reference=reference,
-            tests=[t.strip() for t in tests.split(",") if t.strip()],
-            control=control,
-            alpha=alpha,
-            max_mde_points=max_mde,
-            n_shot=n_shot,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            model_args=args or None,
-            gen_kwargs={"max_gen_toks": max_gen_toks} if max_gen_toks is not None else None,
-            progress=not quiet,
-        )
+        with stdout_to_stderr(as_json):
+            record = run_contamination(
+                model=model,
+                backend=backend,
+                out_dir=out,
+                benchmarks=names or None,
+                sample=sample,
+                seed=seed,
+                twins=twins,
+                reference=reference,
+                tests=[t.strip() for t in tests.split(",") if t.strip()],
+                control=control,
+                alpha=alpha,
+                max_mde_points=max_mde,
+                n_shot=n_shot,
+                base_url=base_url,
+                api_key_env=api_key_env,
+                model_args=args or None,
+                gen_kwargs={"max_gen_toks": max_gen_toks} if max_gen_toks is not None else None,
+                progress=not quiet,
+            )
     except (ContaminationError, BackendError, ValueError) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(exit_code("failed")) from None
     except Exception as exc:  # a bug or an unforeseen failure: exit 2, never 1 ("contaminated")
         if os.environ.get("HARNESS_DEBUG"):
             raise
         err.print(f"[bold red]unexpected error[/] ({type(exc).__name__}): {escape(str(exc))}")
         err.print("Set HARNESS_DEBUG=1 for the traceback.")
-        raise typer.Exit(2) from None
+        raise typer.Exit(exit_code("failed")) from None
+    if as_json:
+        print_json(record)
+        raise typer.Exit(exit_code(record["status"]))
     console = Console(width=None if Console().is_terminal else 160)
     console.print(escape(record["headline"]))
     console.print(f"Written: {out / 'contamination.json'}, {out / 'contamination.md'}")

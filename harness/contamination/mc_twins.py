@@ -30,16 +30,32 @@ _REFERS = re.compile(
 _NUMERIC = re.compile(r"^\s*[-$]?\s*\d[\d,]*(?:\.\d+)?\s*%?\s*[A-Za-z/²³°]*\.?\s*$")
 
 
+def _schema(benchmark: str) -> str:
+    """The Hub schema family of a multiple-choice benchmark (its spec, harness/data/benchmarks)."""
+    from harness.data.registry import get_spec
+
+    spec = get_spec(benchmark)
+    if spec.contamination.twins != "reorder":
+        raise KeyError(f"{benchmark} is not a multiple-choice benchmark")
+    return spec.schema_
+
+
 def options_of(benchmark: str, row: dict[str, Any]) -> tuple[list[str], int]:
     """The options of a Hub-schema row, in published order, and the index of the correct one."""
-    if benchmark == "mmlu":
-        return list(row["choices"]), int(row["answer"])
-    if benchmark in ("arc_easy", "arc_challenge"):
+    schema = _schema(benchmark)
+    if schema == "arc":
         labels = list(row["choices"]["label"])
         return list(row["choices"]["text"]), labels.index(row["answerKey"])
-    if benchmark == "hellaswag":
-        return list(row["endings"]), int(row["label"])
-    raise KeyError(f"{benchmark} is not a multiple-choice benchmark")
+    options_field, answer_field, _ = _FIELDS[schema]
+    return list(row[options_field]), int(row[answer_field])
+
+
+# Hub schema -> (options field, answer-index field, the type the Hub gives that index: MMLU an int,
+# HellaSwag a string); ARC's labelled choices are handled apart.
+_FIELDS: dict[str, tuple[str, str, type]] = {
+    "mmlu": ("choices", "answer", int),
+    "hellaswag": ("endings", "label", str),
+}
 
 
 def with_order(benchmark: str, row: dict[str, Any], order: list[int]) -> dict[str, Any]:
@@ -48,16 +64,15 @@ def with_order(benchmark: str, row: dict[str, Any], order: list[int]) -> dict[st
     moved = [options[i] for i in order]
     new_gold = order.index(gold)
     out = dict(row)
-    if benchmark == "mmlu":
-        out["choices"] = moved
-        out["answer"] = new_gold
-    elif benchmark in ("arc_easy", "arc_challenge"):
+    schema = _schema(benchmark)
+    if schema == "arc":
         labels = list(row["choices"]["label"])  # positions keep their labels: "A".."D" or "1".."4"
         out["choices"] = {"text": moved, "label": labels}
         out["answerKey"] = labels[new_gold]
-    else:
-        out["endings"] = moved
-        out["label"] = str(new_gold)
+        return out
+    options_field, answer_field, index_type = _FIELDS[schema]
+    out[options_field] = moved
+    out[answer_field] = index_type(new_gold)
     return out
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.records.formatting import percent
+
 
 def _esc(text: Any) -> str:
     s = "" if text is None else str(text)
@@ -30,7 +32,7 @@ def _fence(text: str) -> str:
 
 
 def _pct(x: Any) -> str:
-    return "–" if not isinstance(x, int | float) else f"{100 * x:.1f}%"
+    return percent(x if isinstance(x, int | float) else None, missing="–")
 
 
 def _num(x: Any, digits: int = 3) -> str:

@@ -38,17 +38,15 @@ from harness.contamination.analysis import (
 from harness.contamination.memorisation import completion_matrix, likelihood_matrix, order_test
 from harness.contamination.probes import LmEvalProbe, ModelProbe
 from harness.contamination.twins import TwinSet, item_text, make_twins, question_text
-from harness.records.files import package_versions, write_json
+from harness.data.registry import get_spec
+from harness.records.contamination import SCHEMA, SCHEMA_VERSION, write_contamination_record
+from harness.records.files import atomic_write_text, json_safe, package_versions
 from harness.records.status import combine_status
 
-SCHEMA = "harness.contamination"
-SCHEMA_VERSION = 1
 DEFAULT_SEED = 1234
 TESTS = ("scores", "likelihood", "completion", "order")
-# lm-eval scores ARC and HellaSwag by the log-likelihood of each option text after "Question: ...
-# Answer:", which does not depend on the options' order: a reordered twin scores exactly the same.
-ORDER_INVARIANT_SCORING = frozenset({"arc_easy", "arc_challenge", "hellaswag"})
-CONTROL_SPLITS = {"gsm8k": "train"}
+# What differs between benchmarks (the kind of twin, whether lm-eval's score sees a reordering, the
+# control split) is read from each benchmark's spec: harness/data/benchmarks/*.toml, [contamination].
 
 
 class ContaminationError(ValueError):
@@ -219,10 +217,11 @@ def run_contamination(
         "total_s": round(time.monotonic() - started, 3),
         **durations,
     }
-    write_json(out_dir / "contamination.json", record)
+    # validated as JSON will hold it (NaN as null, numpy numbers as Python's); the caller keeps the record
+    write_contamination_record(out_dir / "contamination.json", json_safe(record))
     from harness.contamination.report import render_markdown
 
-    (out_dir / "contamination.md").write_text(render_markdown(record), encoding="utf-8")
+    atomic_write_text(out_dir / "contamination.md", render_markdown(record))
     return record
 
 
@@ -325,8 +324,8 @@ def _measure(
         streams.loglikelihood = m["loglikelihood"]
         streams.min_k_plus_plus = m.get("min_k_plus_plus")
         extra["likelihood_texts"] = texts
-    if "completion" in options.tests and benchmark == "gsm8k":
-        # Multiple-choice twins leave the question unchanged, so only GSM8K twins give a contrast.
+    if "completion" in options.tests and get_spec(benchmark).contamination.question_changes:
+        # Multiple-choice twins leave the question unchanged, so only re-instantiated twins give a contrast.
         questions = [
             [question_text(benchmark, vbs.rows[i]) for vbs in versions] for i in range(len(twinset.rows))
         ]
@@ -347,14 +346,15 @@ def _benchmark(
     rows = select_rows(all_twins.rows, n, options.seed, name)
     twinset = _subset(all_twins, rows)
     _write_twins(out_dir / "twins" / f"{name}.jsonl", bs, twinset)
-    with_scores = "scores" in options.tests and name not in ORDER_INVARIANT_SCORING
+    spec = get_spec(name).contamination
+    with_scores = "scores" in options.tests and not spec.order_invariant_scoring
     notes: list[str] = []
-    if "scores" in options.tests and name in ORDER_INVARIANT_SCORING:
+    if "scores" in options.tests and spec.order_invariant_scoring:
         notes.append(
             f"{name}: lm-eval scores each option's text after the question, whatever the options' order, so "
             "reordered twins score exactly as the originals; only the memorisation tests apply"
         )
-    if with_scores and name != "gsm8k" and not subject.probe.can_score_text:
+    if with_scores and not get_spec(name).generative and not subject.probe.can_score_text:
         with_scores = False  # multiple choice is scored by log-likelihood, which this backend does not give
         notes.append(
             f"{name}: the backend returns no log-likelihoods (a chat endpoint, or completions without "
@@ -379,8 +379,8 @@ def _benchmark(
         calibration = Calibration(kind="reference", reference=ref_streams)
     use_control = options.control if options.control is not None else ref is None
     control_info: dict[str, Any] | None = None
-    if use_control and name in CONTROL_SPLITS:
-        control_bs = load_benchmark(name, CONTROL_SPLITS[name])
+    if use_control and spec.control_split is not None:
+        control_bs = load_benchmark(name, spec.control_split)
         # Twins for a seeded oversample of the control split only (it can be 7k items); coverage of
         # the control split is reported over that oversample.
         pool = select_rows(
@@ -409,7 +409,7 @@ def _benchmark(
             calibration.control = control_streams
     elif use_control and options.control:
         notes.append(f"{name}: no control split is available; calibrated by {calibration.kind or 'nothing'}")
-    if calibration.kind is None and name != "gsm8k":
+    if calibration.kind is None and spec.twins == "reorder":
         calibration = Calibration(kind="option order")
 
     item_ids = [bs.items[r].item_id for r in twinset.rows]

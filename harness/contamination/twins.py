@@ -20,6 +20,7 @@ import numpy as np
 from harness.contamination.gsm8k_twins import TwinError, extract_template, instantiate
 from harness.contamination.mc_twins import mc_twins, options_of, render_mc, with_order
 from harness.data.items import BenchmarkSet, build_items
+from harness.data.registry import get_spec
 
 EXAMPLES_PER_REASON = 3
 
@@ -95,11 +96,12 @@ def make_twins(bs: BenchmarkSet, *, seed: int, k: int, rows: list[int] | None = 
 def _make_twins(bs: BenchmarkSet, *, seed: int, k: int, rows: list[int] | None) -> TwinSet:
     selected = list(range(len(bs.rows))) if rows is None else list(rows)
     out = TwinSet(bs.benchmark, seed, k, [], [[] for _ in range(k)], [], considered=len(selected))
+    spec = get_spec(bs.benchmark)
     for r in selected:
         row, item = bs.rows[r], bs.items[r]
         rng = item_rng(seed, bs.benchmark, item.item_id)
         try:
-            if bs.benchmark == "gsm8k":
+            if spec.contamination.twins == "reinstantiate":
                 template = extract_template(row["question"], row["answer"])
                 twins = instantiate(template, rng, k)
                 new_rows = [t.row() for t in twins]
@@ -129,16 +131,17 @@ def _make_twins(bs: BenchmarkSet, *, seed: int, k: int, rows: list[int] | None) 
 
 def item_text(benchmark: str, row: dict[str, Any]) -> str:
     """One version of an item as a single text, the way test sets circulate (question and answer)."""
-    if benchmark == "gsm8k":
+    if get_spec(benchmark).contamination.twins == "reinstantiate":
         return f"Question: {row['question']}\nAnswer: {row['answer']}"
     options, gold = options_of(benchmark, row)
-    if benchmark == "hellaswag":
-        return render_mc(f"{row['activity_label']}: {row['ctx']}", options, gold)
-    return render_mc(row["question"], options, gold)
+    return render_mc(question_text(benchmark, row), options, gold)
 
 
 def question_text(benchmark: str, row: dict[str, Any]) -> str:
-    """The part of an item a completion test cuts in two (the question; HellaSwag's context)."""
-    if benchmark == "hellaswag":
-        return f"{row['activity_label']}: {row['ctx']}"
-    return str(row["question"])
+    """The part of an item a completion test cuts in two: the spec's ``text_field`` (HellaSwag's context,
+    led by its activity label as lm-eval shows it)."""
+    spec = get_spec(benchmark)
+    text = str(row[spec.text_field])
+    if spec.schema_ == "hellaswag":
+        return f"{row['activity_label']}: {text}"
+    return text

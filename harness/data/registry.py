@@ -136,6 +136,26 @@ class ScanSpec(_Spec):
     plain_answer: bool = False
 
 
+class ContaminationSpec(_Spec):
+    """How ``harness contamination`` builds twins of this benchmark's items and which tests apply."""
+
+    # "reinstantiate": new numbers through the worked solution (GSM8K, harness/contamination/gsm8k_twins);
+    # "reorder": the same question with its options permuted (harness/contamination/mc_twins).
+    twins: Literal["reinstantiate", "reorder"]
+    # lm-eval scores each option's text after the question, whatever the options' order: a reordered
+    # twin scores exactly as its original, so the score test cannot see it (ARC, HellaSwag).
+    order_invariant_scoring: bool = False
+    # a split a model may legitimately have trained on, twinned to calibrate the tests without a
+    # reference model (GSM8K's train split)
+    control_split: str | None = None
+
+    @property
+    def question_changes(self) -> bool:
+        """Whether a twin's question differs from the original's (only then does a completion test of
+        the question contrast seen and unseen text)."""
+        return self.twins == "reinstantiate"
+
+
 class LocalCopySpec(_Spec):
     file_tag: str | None = None  # word marking this benchmark's files in a folder shared with others
     plain_text: bool = False  # the 6-lines-per-item text release (HellaSwag) is read
@@ -161,6 +181,7 @@ class BenchmarkSpec(_Spec):
     strata: StrataSpec | None = None
     clusters: ClusterSpec | None = None
     scan: ScanSpec
+    contamination: ContaminationSpec
     local_copy: LocalCopySpec = Field(default_factory=LocalCopySpec)
 
     @model_validator(mode="after")
@@ -180,6 +201,15 @@ class BenchmarkSpec(_Spec):
             raise ValueError("lm_eval.task_per must name the strata key")
         if self.strata is not None and self.clusters is not None:
             raise ValueError("a benchmark has strata (fixed by design) or clusters, not both")
+        twins = self.contamination.twins
+        if (twins == "reorder") != (self.kind == "multiple_choice"):
+            raise ValueError(f"contamination.twins {twins!r} does not fit a {self.kind} benchmark")
+        control = self.contamination.control_split
+        if control is not None and (control not in self.splits or control == self.eval_split):
+            raise ValueError(
+                f"contamination.control_split {control!r} must be a split other than {self.eval_split!r} "
+                f"among {list(self.splits)}"
+            )
         return self
 
     # Short names for what code asks most often.

@@ -48,30 +48,43 @@ def fingerprint(
         "reports/fingerprint"
     ),
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the record (fingerprint.json) on stdout and nothing else; progress and errors go "
+            "to stderr.",
+        ),
+    ] = False,
 ) -> None:
     """Decide whether ENDPOINT serves the weights of REFERENCE: match, mismatch or inconclusive.
 
     Exit status: 0 match; 1 mismatch; 3 inconclusive; 2 the endpoint or the arguments could not be used.
     """
+    from harness.console import print_json, stdout_to_stderr
     from harness.fingerprint.runner import run_fingerprint
     from harness.records.status import exit_code
 
     try:
-        record = run_fingerprint(
-            out_dir=out,
-            endpoint=endpoint,
-            model=model,
-            reference=reference,
-            budget=budget,
-            seed=seed,
-            api_key_env=api_key_env,
-            chat=chat,
-            progress=progress,
-            tolerance=tolerance,
-        )
+        with stdout_to_stderr(as_json):
+            record = run_fingerprint(
+                out_dir=out,
+                endpoint=endpoint,
+                model=model,
+                reference=reference,
+                budget=budget,
+                seed=seed,
+                api_key_env=api_key_env,
+                chat=chat,
+                progress=progress,
+                tolerance=tolerance,
+            )
     except ValueError as exc:  # bad arguments: reference, URL, key variable
         console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(exit_code("failed")) from None
+    if as_json:
+        print_json(record)
+        raise typer.Exit(exit_code(record["status"]))
     if record["verdict"] is None:
         console.print(f"[bold red]error:[/bold red] {escape(record['headline'])}")
         console.print(f"details: {escape(str(out / 'fingerprint.json'))}")
@@ -116,10 +129,11 @@ def fingerprint_signature(
     """Precompute a reference signature (tokenizer, probe items, reference outputs, calibration), once,
     where the weights are; `harness fingerprint --reference SIG` then needs no weights."""
     from harness.fingerprint.signature import write_signature
+    from harness.records.status import exit_code
 
     try:
         path = write_signature(reference, out, items=items, seed=seed, progress=True)
     except ValueError as exc:
         console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(exit_code("failed")) from None
     console.print(f"signature written: {escape(str(path))}")

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from harness.paths import harness_home
+from harness.records.files import WEIGHT_SUFFIXES, sha256_file
 
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 SIGNATURE_FILE = "signature.json.gz"
 F32_RAM_SHARE = 0.4  # load in float32 only when that copy takes less than this share of RAM
 CALIBRATION_VERSION = 3
@@ -384,8 +384,6 @@ class LocalReference(BaseReference):
 
     @cached_property
     def weights_sha256(self) -> str:
-        from harness.records.files import sha256_file
-
         h = hashlib.sha256()
         for p in sorted(self.path.iterdir()):
             if p.suffix in WEIGHT_SUFFIXES or p.name in ("config.json", "tokenizer.json"):

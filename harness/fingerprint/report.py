@@ -5,8 +5,6 @@ Model output quoted in the report is untrusted: it is escaped for Markdown and c
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -110,30 +108,14 @@ def render_markdown(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def json_safe(obj: Any) -> Any:
-    """The value JSON will hold: string keys, lists for tuples, None for NaN/inf (JSON has neither)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
-        return json_safe(obj.item())
-    return obj
-
-
 def write_outputs(record: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    """Atomic writes of fingerprint.json and fingerprint.md into ``out_dir`` (``record`` must be json_safe)."""
+    """Validate and write fingerprint.json (``FingerprintRecord``) and fingerprint.md into ``out_dir``,
+    each atomically (``record`` must be json_safe)."""
+    from harness.records.files import atomic_write_text
+    from harness.records.fingerprint import write_fingerprint_record
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in (
-        ("fingerprint.json", json.dumps(record, indent=2, ensure_ascii=False, allow_nan=False) + "\n"),
-        ("fingerprint.md", render_markdown(record)),
-    ):
-        path = out_dir / name
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-        paths.append(path)
-    return paths[0], paths[1]
+    json_path, md_path = out_dir / "fingerprint.json", out_dir / "fingerprint.md"
+    write_fingerprint_record(json_path, record)
+    atomic_write_text(md_path, render_markdown(record))
+    return json_path, md_path

@@ -5,19 +5,17 @@ family and its weights (``family.plan_family``, before any probe), then one sche
 interleaving the tests so that any kind of substitute is met early: token counts, greedy prompts, echoed
 texts, copy lists, the rest of each, output cuts, and last the informational identity question. After
 every request the touched test's e-process is updated and the run stops as soon as any test crosses its
-threshold (valid at any stopping time). Every request counts against ``budget``; a test that could not
+threshold (valid at any stopping time). Each test is a ``Probe`` (``probes.base``: ``plan`` its
+requests, ``analyse`` its rows; the probes themselves are in ``probes.registry``), and this module is
+the one loop that runs them. Every request counts against ``budget``; a test that could not
 finish its planned sample leaves the verdict ``inconclusive`` unless another test rejected.
 """
 
 from __future__ import annotations
 
-import math
-import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -32,52 +30,46 @@ from harness.fingerprint.client import (
     MalformedResponse,
 )
 from harness.fingerprint.defaults import DEFAULT_ALPHA, DEFAULT_BUDGET, DEFAULT_MATCH_TIER, DEFAULT_TOLERANCE
-from harness.fingerprint.evalues import betting_eprocess, detectable_rate, threshold
-from harness.fingerprint.evidence import Evidence, format_e, rnd_tree
-from harness.fingerprint.family import KINDS, ApiCapabilities, plan_family
-from harness.fingerprint.probes import common, echo, greedy, token_count, truncation
+from harness.fingerprint.evidence import Evidence, rnd_tree
+from harness.fingerprint.family import ApiCapabilities, plan_family
+from harness.fingerprint.probes import common
+from harness.fingerprint.probes import registry as _registry  # noqa: F401  (registers the probes)
+from harness.fingerprint.probes.base import (  # plan sizes re-exported: signature.py reads two
+    COPY_MAX_TOKENS,
+    CUT_TEXTS,
+    GREEDY_EXTRA,
+    IDENTITY_QUESTION,
+    N_COPY,
+    N_COUNT,
+    N_ECHO,
+    N_GREEDY,
+    PROBES,
+    TOP_K,
+    Probe,
+    RunState,
+    Step,
+)
 from harness.fingerprint.reference import TIERS, load_reference
-from harness.fingerprint.report import json_safe, write_outputs
+from harness.fingerprint.report import write_outputs
 from harness.fingerprint.responses import parse_chat, parse_completion
 from harness.fingerprint.verdict import CONFIDENCE_MEANING, decide, numerics_relation
+from harness.records.files import json_safe, package_version, package_versions
 from harness.records.status import status_class
 
 SCHEMA_VERSION = 2
-TOP_K = 5
-N_COUNT = 7
-N_GREEDY = 16
-N_ECHO = 10
-N_COPY = 6
-CUT_TEXTS = 1
-COPY_MAX_TOKENS = 24
-GREEDY_EXTRA = {"repeat_penalty": 1.0}  # llama.cpp's name; vLLM's repetition_penalty already defaults to 1
-IDENTITY_QUESTION = "Who are you? Which company created you, and what is your model name?"
-
-
-@dataclass
-class _State:
-    """Observations so far, per test (the rows are recomputed from these after every request)."""
-
-    base_count: tuple[int | None, int] | None = None
-    counts: list[token_count.CountObservation] = field(default_factory=list)
-    greedy: list[greedy.GreedyObservation] = field(default_factory=list)
-    greedy_repeat: greedy.GreedyObservation | None = None
-    copies: list[greedy.GreedyObservation] = field(default_factory=list)
-    echoes: list[echo.EchoObservation] = field(default_factory=list)
-    cuts: list[truncation.Cut] = field(default_factory=list)
-    identity: list[tuple[str, str]] = field(default_factory=list)
-    planned: dict[str, int] = field(default_factory=dict)
-    notes: dict[str, str] = field(default_factory=dict)
+__all__ = [  # the plan sizes stay importable from here
+    "COPY_MAX_TOKENS", "CUT_TEXTS", "GREEDY_EXTRA", "IDENTITY_QUESTION", "N_COPY", "N_COUNT", "N_ECHO",
+    "N_GREEDY", "TOP_K", "api_capabilities", "discover", "run_fingerprint",
+]  # fmt: skip
 
 
 def _versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in ("harness", "transformers", "torch", "tokenizers", "numpy", "scipy", "httpx"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    """The shared version list (``records.files``) plus the two packages only the fingerprint uses."""
+    return {
+        **package_versions(),
+        "tokenizers": package_version("tokenizers"),
+        "httpx": package_version("httpx"),
+    }
 
 
 # ----------------------------------------------------------------------------- discovery ----
@@ -173,48 +165,6 @@ def api_capabilities(caps: dict[str, Any]) -> ApiCapabilities:
     )
 
 
-# ------------------------------------------------------------------------------- rows ----
-
-
-def _row(
-    name: str, weight: float, measured: str, statistic: str, ys: list[float], complete: bool, **kw
-) -> Evidence:
-    e = betting_eprocess(ys)
-    return Evidence(
-        name=name,
-        kind=kw.pop("kind", KINDS[name]),  # type: ignore[arg-type]
-        measured=measured,
-        statistic=statistic + f"; {format_e(e.sup)} over {e.n} observations",
-        weight=weight,
-        e_value=e.sup,
-        e_final=e.final,
-        n=e.n,
-        complete=complete,
-        **kw,
-    )
-
-
-def _logprob_bound(n: int, weight: float, alpha: float, rho: float, band: float) -> str | None:
-    """The RMS shift (as a multiple of the honest band) that n texts detect with certainty-equivalent
-    constant evidence: the smallest constant Y whose e-process crosses the threshold."""
-    if n == 0 or weight <= 0:
-        return None
-    crit = threshold(weight, alpha)
-    lo, hi = 1.0, greedy.Y_MAX_LOGPROB
-    if betting_eprocess([hi] * n).final < crit:
-        return None
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        if betting_eprocess([mid] * n).final >= crit:
-            hi = mid
-        else:
-            lo = mid
-    return (
-        f"an RMS log-probability shift >= {rho * math.sqrt(hi) * band:.2g} nats per token on every text "
-        f"({rho * math.sqrt(hi):.2g}x the honest band {band:.2g} of the match tier)"
-    )
-
-
 class _Run:
     def __init__(
         self,
@@ -237,11 +187,11 @@ class _Run:
         self.caps: dict[str, Any] = {}
         self.weights: dict[str, float] = {}
         self.cal = None
-        self.s = _State()
+        self.s = RunState()
+        self.probes: list[Probe] = [cls() for cls in PROBES]
         self.skipped: list[dict[str, str]] = []
         self.probe_seconds: dict[str, float] = {}
         self.open_reason = ""
-        self.echo_d: dict[str, dict[str, list[float]]] = {}
 
     @property
     def chat(self) -> bool:
@@ -253,250 +203,14 @@ class _Run:
 
     # ------------------------------------------------------------------ rows per test ----
 
+    def evidence(self) -> list[Evidence]:
+        """Every probe's rows from the observations so far, in the evidence table's order."""
+        ranked = sorted(self.probes, key=lambda p: p.row_rank)  # stable: ties keep registration order
+        return [r for p in ranked for r in p.analyse(self)]
+
     def rows(self) -> list[Evidence]:
-        out = []
-        w = self.weights
-        s = self.s
-        if "tokenizer_counts" in w:
-            ys, _, differ = token_count.analyse(s.counts)
-            req, tok = self.cost("tokenizer_counts")
-            n_used = sum(o.endpoint is not None for o in s.counts)
-            out.append(
-                _row(
-                    "tokenizer_counts",
-                    w["tokenizer_counts"],
-                    f"prompt_tokens of {len(s.counts)} pool strings (digits, rare words, code, scripts, emoji, "
-                    "repeats), differenced against a base prompt",
-                    f"{n_used - len(differ)}/{n_used} differences equal the reference tokenizer's "
-                    f"(quirk allowance {token_count.QUIRK_RATE:.0%} per string)",
-                    ys,
-                    len(s.counts) >= s.planned.get("tokenizer_counts", N_COUNT),
-                    requests=req,
-                    tokens=tok,
-                    details={
-                        "disagreements": [
-                            {"string": o.string[:60], "endpoint": o.endpoint, "reference": o.reference}
-                            for o in differ[:8]
-                        ],
-                        "base_offset": None
-                        if s.base_count is None or s.base_count[0] is None
-                        else s.base_count[0] - s.base_count[1],
-                    },
-                )
-            )
-        if "tokenizer_cuts" in w:
-            ys, _, cut_rows = truncation.analyse(s.cuts, self.ref)
-            beyond = sum(r["cut"] == "beyond" for r in cut_rows)
-            req, tok = self.cost("tokenizer_cuts")
-            out.append(
-                _row(
-                    "tokenizer_cuts",
-                    w["tokenizer_cuts"],
-                    f"{len(cut_rows)} replies cut by max_tokens vs the reference tokenisation of the full reply",
-                    f"{beyond}/{len(cut_rows)} cuts beyond the reference's k-th token boundary "
-                    f"(quirk allowance {truncation.QUIRK_RATE:.0%})",
-                    ys,
-                    # a cut that could not be compared (a reply that stopped early) still counts as run
-                    len(s.cuts) >= s.planned.get("tokenizer_cuts", 0) * (1 + 1 / len(truncation.CUTS)),
-                    requests=req,
-                    tokens=tok,
-                    details={"cuts": cut_rows[:8]},
-                )
-            )
-        if "echo_text" in w:
-            outs = [(o, echo.echo_text_outcome(o, self.ref.roundtrip(o.text))) for o in s.echoes]
-            echoed = [(o, r) for o, r in outs if r.echoed]
-            ys = [(1 / echo.Q0) if r.edited else 0.0 for _, r in echoed]
-            edits = [
-                {"deleted": list(r.deleted)[:6], "inserted": list(r.inserted)[:6]}
-                for _, r in echoed
-                if r.edited
-            ]
-            deleted: dict[str, int] = {}
-            for _, r in echoed:
-                for word in r.deleted if r.edited else ():
-                    deleted[word] = deleted.get(word, 0) + 1
-            req, tok = self.cost("echo")
-            out.append(
-                _row(
-                    "echo_text",
-                    w["echo_text"],
-                    f"{len(echoed)} echoed prompts vs the text sent, after the tokenizer round trip and "
-                    "whitespace/NFKC normalisation",
-                    f"{len(edits)}/{len(echoed)} echoes with word-level edits"
-                    + (f" (deleted: {', '.join(sorted(deleted))})" if deleted else ""),
-                    ys,
-                    len(s.echoes) >= s.planned.get("echo", 0),
-                    requests=req,
-                    tokens=tok,
-                    details={
-                        "edits": edits[:8],
-                        "deleted_words": deleted,
-                        "not_echoed": len(outs) - len(echoed),
-                    },
-                )
-            )
-        if self.cal is not None and "greedy_tokens" in w:
-            out.append(self._greedy_row(w["greedy_tokens"]))
-        if self.cal is not None and "output_filter" in w:
-            out.append(self._filter_row(w["output_filter"]))
-        if self.cal is not None and "token_logprobs" in w:
-            out.append(self._logprob_row(w["token_logprobs"]))
-        return out
-
-    def _greedy_obs(self) -> list[greedy.GreedyObservation]:
-        if self.s.notes.get("greedy_tokens"):
-            return []  # the endpoint does not decode greedily: no evidence from it (conservative)
-        return self.s.greedy
-
-    def _greedy_row(self, weight: float) -> Evidence:
-        cal = self.cal
-        obs = self._greedy_obs()
-        tiers = {}
-        for tier in TIERS:
-            a = greedy.analyse(obs, cal.tau[tier], cal.flip_rate[tier])
-            tiers[tier] = {
-                "e_value": a.e.sup,
-                "mean_y": sum(a.ys) / len(a.ys) if a.ys else 0.0,
-                "departures": a.departures,
-                "tau": cal.tau[tier],
-            }
-        a = greedy.analyse(obs, cal.tau[self.tolerance], cal.flip_rate[self.tolerance])
-        req, tok = self.cost("greedy_tokens")
-        kind = "relay" if a.departures and sum(a.vendor_departures.values()) == a.departures else "weights"
-        n_info = len(a.ys)
-        sorted(o.n_high for o in a.outcomes if o.informative)
-        bound = None
-        mt = self.match_tier
-        m = greedy.analyse(obs, cal.tau[mt], cal.flip_rate[mt])
-        m_high = sorted(o.n_high for o in m.outcomes if o.informative)
-        if m_high:
-            null = min(1.0, m_high[len(m_high) // 2] * cal.flip_rate[mt])
-            q = detectable_rate(len(m.ys), null, threshold(weight, self.alpha))
-            if q is not None:
-                bound = (
-                    f"a substitute whose greedy continuation departs from the reference's at a token with margin "
-                    f"> {cal.tau[mt]:.2g} nats in >= {q:.0%} of prompts ({len(m.ys)} prompts tested against "
-                    f"{mt} numerics)"
-                )
-        deps = [
-            {"prompt": o.key, "token": x.divergence_token, "margin": x.margin, "word": x.word}
-            for o, x in zip(obs, a.outcomes, strict=True)
-            if x.x
-        ][:8]
-        return _row(
-            "greedy_tokens",
-            weight,
-            f"greedy continuations ({greedy.MAX_NEW} tokens) of {len(obs)} pool prompts vs the reference's "
-            f"greedy path; departures count at margins > tau = {cal.tau[self.tolerance]:.3g} nats "
-            f"({self.tolerance} tolerance), honest flip bound {cal.flip_rate[self.tolerance]:.2g} per such token",
-            f"{a.departures} high-margin departures in {n_info} informative prompts "
-            f"({a.any_departures} departures anywhere, near-ties included)",
-            a.ys,
-            len(obs) >= self.s.planned.get("greedy_tokens", N_GREEDY),
-            kind=kind,
-            requests=req,
-            tokens=tok,
-            bound=bound,
-            details={
-                "tiers": tiers,
-                "departures": deps,
-                "vendor_departures": a.vendor_departures,
-                "not_greedy": self.s.notes.get("greedy_tokens"),
-            },
-        )
-
-    def _filter_row(self, weight: float) -> Evidence:
-        ys, names = greedy.copy_ys(self.s.copies, self.chat)
-        req, tok = self.cost("output_filter")
-        return _row(
-            "output_filter",
-            weight,
-            f"{len(self.s.copies)} copy lists naming AI vendors/models, greedy, vs the reference's own copy "
-            f"(a list counts when it is the reference's copy with only vendor names deleted or replaced; "
-            f"quirk allowance {greedy.COPY_Q0:.0%} per list)",
-            f"{sum(1 for y in ys if y)} of {len(ys)} copies had vendor names cut out"
-            + (f" ({', '.join(f'{k} x{v}' for k, v in names.items())})" if names else ""),
-            ys,
-            len(self.s.copies) >= self.s.planned.get("output_filter", N_COPY),
-            requests=req,
-            tokens=tok,
-            details={
-                "dropped_names": names,
-                "lists": [list(o.copy_items or ()) for o in self.s.copies][:8],
-                "endpoint_copies": [o.text[:120] for o in self.s.copies][:8],
-            },
-        )
-
-    def _logprob_ds(self) -> tuple[list[tuple[str, list[float], str]], bool]:
-        """(key, d, alignment) per text or prompt that gave token logprobs; and whether they are generated."""
-        out = []
-        if self.caps.get("echo_logprobs"):
-            cands = []
-            for o in self.s.echoes:
-                if o.key not in self.echo_d:
-                    self.echo_d[o.key] = echo.echo_candidates(self.ref, o)
-                cands.append((o.key, self.echo_d[o.key]))
-            how = echo.choose_alignment([c for _, c in cands])
-            for key, c in cands:
-                if how is not None and len(c.get(how, [])) >= 2:
-                    out.append((key, c[how], how))
-            return out, False
-        for o in self._greedy_obs():
-            d = greedy.common_prefix_d(o, self.ref)
-            if len(d) >= 2:
-                out.append((o.key, d, "generated"))
-        return out, True
-
-    def _logprob_row(self, weight: float) -> Evidence:
-        cal = self.cal
-        ds, generated = self._logprob_ds()
-        tiers = {}
-        for tier in TIERS:
-            band = cal.band(tier, generated)
-            ys = [y for _, d, _ in ds if (y := greedy.logprob_y(d, band, cal.rho)) is not None]
-            tiers[tier] = {
-                "e_value": betting_eprocess(ys).sup,
-                "mean_y": sum(ys) / len(ys) if ys else 0.0,
-                "band": band,
-            }
-        band = cal.band(self.tolerance, generated)
-        ys = [y for _, d, _ in ds if (y := greedy.logprob_y(d, band, cal.rho)) is not None]
-        all_d = [x for _, d, _ in ds for x in d]
-        identical = bool(all_d) and max(abs(x) for x in all_d) < echo.IDENTICAL_MAX_ABS_D
-        ratios = [echo.rms(d) / band for _, d, _ in ds]
-        source = (
-            "echoed prompt tokens" if self.caps.get("echo_logprobs") else "generated tokens (common prefix)"
-        )
-        req, tok = self.cost("echo" if self.caps.get("echo_logprobs") else "greedy_tokens")
-        if self.caps.get("echo_logprobs"):
-            complete = len(self.s.echoes) >= self.s.planned.get("echo", 0) and len(ys) >= 3
-        else:  # prompts whose continuation departed at once give no logprobs: they count as run
-            complete = (
-                len(self._greedy_obs()) >= self.s.planned.get("greedy_tokens", N_GREEDY) and len(ys) >= 3
-            )
-        med = sorted(ratios)[len(ratios) // 2] if ratios else math.nan
-        return _row(
-            "token_logprobs",
-            weight,
-            f"per-token logprob difference endpoint - reference on {len(all_d)} {source} in {len(ds)} texts; "
-            f"honest band {band:.3g} nats RMS (largest {self.tolerance} variant, pooled over the calibration set)",
-            f"median RMS/band {med:.3g} (a text counts against H0 above RHO = {cal.rho:g}); "
-            f"max |d| {max((abs(x) for x in all_d), default=math.nan):.2g} nats",
-            ys,
-            complete,
-            requests=req,
-            tokens=tok,
-            bound=_logprob_bound(len(ys), weight, self.alpha, cal.rho, cal.band(self.match_tier, generated)),
-            details={
-                "identical": identical,
-                "tiers": tiers,
-                "rms_over_band": ratios[:32],
-                "alignment": sorted({how for *_, how in ds}),
-                "band": band,
-                "positions": len(all_d),
-            },
-        )
+        """The rows of the family's tests (informational rows never decide)."""
+        return [r for r in self.evidence() if r.kind != "info"]
 
     def crossed(self) -> bool:
         return decide(self.rows(), alpha=self.alpha).verdict == "mismatch"
@@ -505,146 +219,19 @@ class _Run:
 # --------------------------------------------------------------------------- schedule ----
 
 
-def _schedule(run: _Run) -> list[tuple[str, Callable[[], None]]]:
-    """Single-request steps in the order they are sent (each names the test it feeds)."""
-    c, ref, s, w = run.client, run.ref, run.s, run.weights
-    chat = run.chat
-    steps: list[tuple[str, Callable[[], None]]] = []
-    gen_lp = TOP_K if api_capabilities(run.caps).generated_logprobs else None
-
-    if "tokenizer_counts" in w:
-        strings = [it.text for it in pool.draw("count", run.seed, N_COUNT)]
-        s.planned["tokenizer_counts"] = len(strings)
-
-        def base() -> None:
-            s.base_count = (
-                token_count.request(c, pool.COUNT_BASE, chat),
-                token_count.reference_count(ref, pool.COUNT_BASE, chat),
-            )
-
-        steps.append(("tokenizer_counts", base))
-        for st in strings:
-
-            def one(st: str = st) -> None:
-                if s.base_count is None:
-                    return
-                n = token_count.request(c, pool.COUNT_BASE + st, chat)
-                s.counts.append(token_count.observe(s.base_count[0], s.base_count[1], st, n, ref, chat))
-
-            steps.append(("tokenizer_counts", one))
-
-    greedy_steps: list[tuple[str, Callable[[], None]]] = []
-    if run.cal is not None and (
-        "greedy_tokens" in w or ("token_logprobs" in w and not run.caps.get("echo_logprobs"))
-    ):
-        items = ref.draw("prompt", run.seed, N_GREEDY, chat=chat)
-        s.planned["greedy_tokens"] = len(items)
-        for i, it in enumerate(items):
-
-            def one(it: pool.Item = it, i: int = i) -> None:
-                path = ref.greedy(ref.prompt_ids(it.text, chat), greedy.MAX_NEW)
-                ch = common.greedy(c, it.text, chat=chat, max_tokens=greedy.MAX_NEW, logprobs=gen_lp)
-                lp = ch.logprobs
-                obs = greedy.GreedyObservation(
-                    it.key, it.text, ch.text, ch.finish_reason, path,
-                    None if lp is None else list(lp.tokens), None if lp is None else list(lp.logprobs),
-                )  # fmt: skip
-                s.greedy.append(obs)
-                if i == 0:  # the same request again: does the endpoint decode greedily at all?
-                    again = common.greedy(c, it.text, chat=chat, max_tokens=greedy.MAX_NEW, logprobs=None)
-                    s.greedy_repeat = greedy.GreedyObservation(
-                        it.key, it.text, again.text, again.finish_reason, path
-                    )
-                    if _departs_at_high_margin(obs, s.greedy_repeat, run.cal.tau[run.tolerance]):
-                        s.notes["greedy_tokens"] = (
-                            "two identical requests at temperature 0 were answered differently at a confident "
-                            "token: the endpoint does not decode greedily, so its greedy outputs are not tested"
-                        )
-
-            greedy_steps.append(("greedy_tokens", one))
-
-    echo_steps: list[tuple[str, Callable[[], None]]] = []
-    if "echo_text" in w or (run.caps.get("echo_logprobs") and "token_logprobs" in w):
-        n = N_ECHO if run.caps.get("echo_logprobs") else N_ECHO // 2
-        n_vendor = (n + 2) // 3
-        vendor, natural = ref.draw("vendor", run.seed, n_vendor), ref.draw("natural", run.seed, n - n_vendor)
-        texts = [vendor.pop(0) if i % 3 == 0 and vendor else natural.pop(0) for i in range(n)]
-        s.planned["echo"] = len(texts)
-        k = TOP_K if run.caps.get("echo_logprobs") else None
-        for it in texts:
-
-            def one(it: pool.Item = it) -> None:
-                ch = common.echo(c, it.text, logprobs=k)
-                s.echoes.append(echo.EchoObservation.from_choice(it.key, it.text, ch))
-
-            echo_steps.append(("echo", one))
-
-    copy_steps: list[tuple[str, Callable[[], None]]] = []
-    if "output_filter" in w:
-        s.planned["output_filter"] = N_COPY
-        for i in range(N_COPY):
-
-            def one(i: int = i) -> None:
-                # adaptive: names at which the endpoint departed so far go into the next list
-                must = tuple(greedy.dropped_names(s.copies, chat))
-                items = ref.copy_items(run.seed, i, must, chat=chat)
-                prompt = pool.copy_chat_prompt(items) if chat else pool.copy_prompt(items)
-                path = ref.greedy(ref.prompt_ids(prompt, chat), COPY_MAX_TOKENS)
-                ch = common.greedy(c, prompt, chat=chat, max_tokens=COPY_MAX_TOKENS)
-                s.copies.append(
-                    greedy.GreedyObservation(
-                        f"copy:{run.seed}:{i}", prompt, ch.text, ch.finish_reason, path, copy_items=items
-                    )
-                )
-
-            copy_steps.append(("output_filter", one))
-
-    cut_steps: list[tuple[str, Callable[[], None]]] = []
-    if "tokenizer_cuts" in w:
-        texts = [it.text for it in pool.draw("cut", run.seed, CUT_TEXTS)]
-        s.planned["tokenizer_cuts"] = len(texts) * len(truncation.CUTS)
-        for t in texts:
-            for k in (truncation.FULL_MAX_TOKENS, *truncation.CUTS):
-
-                def one(t: str = t, k: int = k) -> None:
-                    s.cuts.append(truncation.request(c, t, k, chat))
-
-                cut_steps.append(("tokenizer_cuts", one))
-
-    def halves(xs):
-        h = (len(xs) + 1) // 2
-        return xs[:h], xs[h:]
-
-    g1, g2 = halves(greedy_steps)
-    e1, e2 = halves(echo_steps)
-    c1, c2 = halves(copy_steps)
-    steps += g1 + e1 + c1 + g2 + e2 + c2 + cut_steps
-    if ref.can_generate:
-
-        def identity() -> None:
-            ch = common.greedy(
-                c, IDENTITY_QUESTION if chat else f"Q: {IDENTITY_QUESTION}\nA:", chat=chat, max_tokens=32
-            )
-            path = ref.greedy(
-                ref.prompt_ids(IDENTITY_QUESTION if chat else f"Q: {IDENTITY_QUESTION}\nA:", chat), 32
-            )
-            s.identity.append((ch.text, "".join(path.token_texts)))
-
-        steps.append(("identity", identity))
-    return steps
-
-
-def _departs_at_high_margin(a: greedy.GreedyObservation, b: greedy.GreedyObservation, tau: float) -> bool:
-    """Do two answers to the same request differ first at a token the reference is confident about?"""
-    from harness.fingerprint.textcompare import normalise
-
-    if normalise(a.text) == normalise(b.text):
-        return False
-    da, db = a.divergence(), b.divergence()
-    if da.token == db.token:  # both depart from the reference at the same place: compare there
-        return False
-    first = min(t for t in (da.token, db.token) if t is not None)
-    return first < len(a.path.margins) and a.path.margins[first] > tau
+def _schedule(run: _Run) -> list[Step]:
+    """Single-request steps in the order they are sent (each names the test it feeds): every probe's
+    plan, ``first`` ones whole, then the first half of each ``interleaved`` one in turn and then the
+    second halves (so that any kind of substitute is met early), then the ``last`` ones whole."""
+    plans = [(p.placement, p.plan(run)) for p in run.probes]  # planned in registration order
+    first = [st for where, steps in plans if where == "first" for st in steps]
+    halves = [
+        (steps[: (len(steps) + 1) // 2], steps[(len(steps) + 1) // 2 :])
+        for where, steps in plans
+        if where == "interleaved"
+    ]
+    last = [st for where, steps in plans if where == "last" for st in steps]
+    return first + [st for h, _ in halves for st in h] + [st for _, h in halves for st in h] + last
 
 
 # ------------------------------------------------------------------------------ run ----
@@ -737,42 +324,6 @@ def run_fingerprint(
     return record
 
 
-def _info_rows(run: _Run) -> list[Evidence]:
-    rows = []
-    s = run.s
-    if run.chat and s.base_count and s.base_count[0] is not None:
-        offset = s.base_count[0] - s.base_count[1]
-        if offset >= token_count.HIDDEN_PROMPT_MIN_TOKENS:
-            rows.append(
-                Evidence(
-                    "hidden_prompt_tell",
-                    "info",
-                    "prompt_tokens of a one-message chat vs the reference chat template",
-                    f"{offset} extra tokens on every chat request: a longer template or a hidden system prompt",
-                    details={"extra_tokens": offset},
-                )
-            )
-    if s.identity:
-        from harness.fingerprint.pool import VENDOR_WORDS
-
-        endpoint_text, ref_text = s.identity[0]
-        named = [w for w in VENDOR_WORDS if w in endpoint_text]
-        ref_named = [w for w in VENDOR_WORDS if w in ref_text]
-        req, tok = run.cost("identity")
-        rows.append(
-            Evidence(
-                "identity_answer",
-                "info",
-                "the answer to 'who are you' (models are often wrong about themselves: never decides)",
-                f"names {', '.join(named) or 'no vendor'}; the reference names {', '.join(ref_named) or 'no vendor'}",
-                requests=req,
-                tokens=tok,
-                details={"endpoint": endpoint_text[:200], "reference": ref_text[:200]},
-            )
-        )
-    return rows
-
-
 def _record(
     run: _Run, *, model: str, budget: int, seed: int, chat: bool | None, error: str | None
 ) -> dict[str, Any]:
@@ -819,7 +370,8 @@ def _record(
             "skipped": run.skipped,
             **base,
         }
-    rows = run.rows()
+    evidence = run.evidence()
+    rows = [r for r in evidence if r.kind != "info"]
     for name, weight in run.weights.items():
         if weight > 0 and not any(r.name == name for r in rows):
             run.skipped.append({"probe": name, "reason": "the reference cannot generate (no weights)"})
@@ -850,7 +402,7 @@ def _record(
         "p_family": rnd_tree(v.p_family),
         "rejected_by": v.rejecting,
         "bounds": {r.name: r.bound for r in rows if r.bound},
-        "evidence": [r.to_dict() for r in rows + _info_rows(run)],
+        "evidence": [r.to_dict() for r in rows + [r for r in evidence if r.kind == "info"]],
         "skipped": run.skipped,
         **base,
     }

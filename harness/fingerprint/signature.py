@@ -52,8 +52,8 @@ def write_signature(
     reference: str | Path, out: str | Path, *, items: int = 256, seed: int = 0, progress: bool = False
 ) -> Path:
     """Compute and write a signature directory for ``reference`` (a local transformers directory)."""
+    from harness.fingerprint.probes.base import COPY_MAX_TOKENS, IDENTITY_QUESTION
     from harness.fingerprint.probes.greedy import MAX_NEW
-    from harness.fingerprint.runner import COPY_MAX_TOKENS, IDENTITY_QUESTION
 
     ref = load_reference(reference)
     if getattr(ref, "kind", "") != "local" or not ref.has_weights:

@@ -10,7 +10,8 @@ own record verbatim, the endpoint's attribution and the exit code. Nothing is re
 describes the JSON the audit has written since ``schema_version`` 1, key for key.
 
 Section bodies are the capabilities' own records, validated by the ``schema`` they declare:
-``harness.verify`` as a ``VerifyRecord``, ``harness.scan`` as a ``ScanRecord``, ...; a section that
+``harness.verify`` as a ``VerifyRecord``, ``harness.scan`` as a ``ScanRecord``, ``harness.fingerprint``
+as a ``FingerprintRecord``, ``harness.contamination`` as a ``ContaminationRecord``; a section that
 raised is an ``ErrorSection``; a body that declares no known schema (a recorded fixture) is kept as a
 dict, checked only for the ``status`` every section carries. ``write_audit_record`` and ``read_audit_record`` validate;
 a bad record is refused with a ``RecordValidationError`` naming the field.
@@ -27,6 +28,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 from harness.records.files import atomic_write_text, json_safe
 from harness.records.header import RecordHeader
 from harness.records.io import read_record, record_dict, validate_record
+from harness.records.contamination import ContaminationRecord
+from harness.records.fingerprint import FingerprintRecord
 from harness.records.scan import ScanRecord
 from harness.records.status import STATUS_CLASS, Status, combine_status, exit_code
 from harness.records.verify import VerifyRecord
@@ -77,12 +80,18 @@ def _section_kind(value: Any) -> str:
         return "verify"
     if isinstance(value, ScanRecord) or get("schema") == "harness.scan":
         return "scan"
+    if isinstance(value, FingerprintRecord) or get("schema") == "harness.fingerprint":
+        return "fingerprint"
+    if isinstance(value, ContaminationRecord) or get("schema") == "harness.contamination":
+        return "contamination"
     return "other"
 
 
 Section = Annotated[
     Annotated[VerifyRecord, Tag("verify")]
     | Annotated[ScanRecord, Tag("scan")]
+    | Annotated[FingerprintRecord, Tag("fingerprint")]
+    | Annotated[ContaminationRecord, Tag("contamination")]
     | Annotated[ErrorSection, Tag("error")]
     | Annotated[SectionBody, Tag("other")],
     Discriminator(_section_kind),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -32,32 +33,52 @@ max_gen_toks = 64
 """
 
 
-def contamination_record(verdict: str = "contaminated") -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def real_record(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A real contamination record (a fake model that memorised eight GSM8K items; MMLU by option
+    order), so the audit validates the section as the ContaminationRecord it is."""
+    from harness.contamination.runner import Subject, run_contamination, select_rows
+    from harness.contamination.twins import make_twins
+    from harness.data import load_benchmark
+    from tests.contamination.conftest import MemorisingProbe
+
+    bs = load_benchmark("gsm8k")
+    seen = select_rows(make_twins(bs, seed=7, k=1).rows, 20, 7, "gsm8k")[:8]
+    probe = MemorisingProbe(
+        seen=[bs.rows[r]["question"] + "\nAnswer: " + bs.rows[r]["answer"] for r in seen],
+        seen_questions=[bs.rows[r]["question"] for r in seen],
+    )
+    return run_contamination(
+        model="fake",
+        backend="hf",
+        out_dir=tmp_path_factory.mktemp("contam"),
+        subjects=(Subject(lm=None, probe=probe, spec=None, chat=False), None),
+        progress=False,
+        tests=["likelihood", "completion"],
+        sample={"default": 40, "gsm8k": 20},
+        twins=1,
+        seed=7,
+        benchmarks=["gsm8k", "mmlu"],
+    )
+
+
+def contamination_record(real: dict[str, Any], verdict: str = "contaminated") -> dict[str, Any]:
+    """The real record with the GSM8K verdict set to ``verdict``, accuracy figures added (as the score
+    test writes them) and untrusted text planted where the report shows it."""
     status = {"contaminated": "flagged", "no evidence": "clean", "inconclusive": "unresolved"}[verdict]
-    return {
-        "schema": "harness.contamination",
-        "schema_version": 1,
-        "status": status,
-        "headline": f"gsm8k: {verdict} (p=0.0001, inflation 31.0 points).",
-        "benchmarks": {
-            "gsm8k": {
-                "verdict": verdict,
-                "calibration": "reference",
-                "sample": {"requested": 20, "tested": 20},
-                "scores": {"original": 0.45, "twins": 0.1, "drop": 0.35, "drop_ci": [0.2, 0.5]},
-                "inflation": {"points": 31.0, "ci_points": [15.0, 47.0], "calibrated_by": "reference"},
-                "p_value": 0.0001,
-                "verdict_detail": {"label": verdict, "reasons": ["p below alpha " + INJECTED]},
-                "top_items": ["gsm8k/test/12", "gsm8k/test/7" + INJECTED],
-            },
-            "mmlu": {
-                "verdict": "no evidence",
-                "calibration": "option order",
-                "sample": {"tested": 40},
-                "p_value": 0.4,
-            },
-        },
-    }
+    rec = copy.deepcopy(real)
+    rec["status"] = status
+    rec["headline"] = f"gsm8k: {verdict} (p=0.0001, inflation 31.0 points)."
+    g = rec["benchmarks"]["gsm8k"]
+    assert g["verdict"] == "contaminated", g["verdict_detail"]  # the real run found the memorised items
+    g["verdict"] = g["verdict_detail"]["label"] = verdict
+    g["verdict_detail"]["reasons"].append("p below alpha " + INJECTED)
+    g["top_items"].append("gsm8k/test/7" + INJECTED)
+    g["scores"] = {"original": 0.45, "twins": 0.1, "drop": 0.35, "drop_ci": [0.2, 0.5]}
+    rec["benchmarks"]["mmlu"]["verdict"] = rec["benchmarks"]["mmlu"]["verdict_detail"]["label"] = (
+        "no evidence"
+    )
+    return rec
 
 
 def _audit(tmp_path: Path, text: str = AUDIT) -> Path:
@@ -87,12 +108,14 @@ def test_endpoint_target_needs_an_endpoint(tmp_path: Path) -> None:
     ("verdict", "status", "code"),
     [("contaminated", "flagged", 1), ("no evidence", "clean", 0), ("inconclusive", "unresolved", 3)],
 )
-def test_audit_status_and_report(tmp_path: Path, verdict: str, status: str, code: int) -> None:
+def test_audit_status_and_report(
+    tmp_path: Path, real_record: dict[str, Any], verdict: str, status: str, code: int
+) -> None:
     calls: list[dict] = []
 
     def fake(**kw: Any) -> dict:
         calls.append(kw)
-        return contamination_record(verdict)
+        return contamination_record(real_record, verdict)
 
     record, run_dir = run_audit(
         load_audit(_audit(tmp_path)),
