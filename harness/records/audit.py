@@ -25,11 +25,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from harness.records.contamination import ContaminationRecord
 from harness.records.files import atomic_write_text, json_safe
+from harness.records.fingerprint import FingerprintRecord
 from harness.records.header import RecordHeader
 from harness.records.io import read_record, record_dict, validate_record
-from harness.records.contamination import ContaminationRecord
-from harness.records.fingerprint import FingerprintRecord
 from harness.records.scan import ScanRecord
 from harness.records.status import STATUS_CLASS, Status, combine_status, exit_code
 from harness.records.verify import VerifyRecord

@@ -12,13 +12,13 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.fingerprint import run_fingerprint
-from harness.testing.faulty_server import FaultyServer
 from harness.records.fingerprint import (
     read_fingerprint_record,
     validate_fingerprint_record,
     write_fingerprint_record,
 )
 from harness.records.io import RecordValidationError, record_dict
+from harness.testing.faulty_server import FaultyServer
 
 
 @pytest.fixture(autouse=True)
