@@ -62,12 +62,10 @@ def test_hf_scores_likelihood_and_completion(tiny_dir: Path, tmp_path: Path) -> 
         "inconclusive",
         "contaminated",
     )
-    assert set(section["memorisation"]["tests"]) >= {
-        "accuracy",
-        "loglikelihood",
-        "min_k_plus_plus",
-        "completion",
-    }
+    assert set(section["memorisation"]["tests"]) >= {"accuracy", "loglikelihood", "min_k_plus_plus"}
+    # the completion test is reported beside the deciding streams, never deciding (analysis.py)
+    assert "completion" not in section["memorisation"]["tests"]
+    assert section["memorisation"]["completion"]["items"] == 10
     assert section["memorisation"]["test_set_order"]["ran"]
     assert section["scores"]["setting"]["n_shot"] == 2
     # the original and its twin were asked with the same few-shot examples: only the item differs
@@ -111,7 +109,8 @@ def test_endpoint_backends(tiny_dir: Path, tiny_url: str, tmp_path: Path, backen
         **COMMON,
     )
     mem = record["benchmarks"]["gsm8k"]["memorisation"]
-    assert "completion" in mem["tests"]
+    assert mem["completion"]["items"] == 10  # reported (not deciding) on every backend
+    assert "completion" not in mem["tests"]
     # log-likelihoods need token-level scoring: completions with a tokenizer yes, chat never
     assert ("loglikelihood" in mem["tests"]) == (backend == "openai-completions")
     assert record["model"]["model_args"]["base_url"].startswith(tiny_url)
