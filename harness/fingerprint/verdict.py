@@ -141,7 +141,7 @@ def _headline_mismatch(best: Evidence, rejecting: list[Evidence], alpha: float) 
 
 
 def _headline_match(family: list[Evidence], relation: str) -> str:
-    bounds = [f"{r.name}: {r.bound}" for r in family if r.kind == "weights" and r.bound]
+    bounds = [f"{r.name}: {r.bound}" for r in family if r.kind in ("weights", "relay") and r.bound]
     what = "identical log-probabilities" if relation == IDENTICAL else "behaviour within honest numerics"
     return (
         f"The endpoint serves the claimed weights ({what}); no test of the family found evidence against it. "

@@ -38,6 +38,26 @@ def test_chat_without_logprobs_is_tested_by_greedy_agreement(tmp_path, chat_with
     assert "token_logprobs" not in rec["family"] and "greedy_tokens" in rec["family"]
     assert rec["verdict"] == "match", rec["headline"]
     assert "departs from the reference's" in rec["bounds"]["greedy_tokens"]
+    assert "relay deleting vendor names" in rec["bounds"]["output_filter"]  # what the match could miss
+
+
+def test_chat_without_logprobs_finds_the_reflection_filter(tmp_path, reference_server):
+    """The Reflection case as most users meet it: a chat API, no logprobs, a relay deleting "Claude" from
+    answers. Copy lists go out only where the reference's own copy names a vendor (a small chat model
+    often answers a copy request with something else), so the filter is seen, not cleared as a match."""
+    from harness.testing.servers import serve_proxy
+
+    with serve_proxy(
+        reference_server.base_url, upstream_model="smollm2", served_model_name="smollm2",
+        strip_logprobs=True, delete=["Claude"],
+    ) as relay:  # fmt: skip
+        rec = _fp(tmp_path, relay, chat=True)
+    f = _ev(rec, "output_filter")
+    assert rec["verdict"] == "mismatch", rec["headline"]
+    assert rec["weights_relation"] == "relay rewrites text"
+    assert "Claude" in f["details"]["dropped_names"]
+    for items, ref_copy in zip(f["details"]["lists"], f["details"]["reference_copies"], strict=True):
+        assert any(v in ref_copy for v in items if v[0].isupper()), (items, ref_copy)
 
 
 def test_chat_without_logprobs_does_not_clear_other_weights(tmp_path, perturbed_server):

@@ -33,6 +33,7 @@ N_COUNT = 7
 N_GREEDY = 16
 N_ECHO = 10
 N_COPY = 6
+COPY_DRAWS = 6  # candidate lists per planned copy until the reference's own copy names a vendor
 CUT_TEXTS = 1
 COPY_MAX_TOKENS = 24
 GREEDY_EXTRA = {"repeat_penalty": 1.0}  # llama.cpp's name; vLLM's repetition_penalty already defaults to 1
@@ -51,6 +52,7 @@ class RunState:
     greedy: list[Any] = field(default_factory=list)  # greedy.GreedyObservation
     greedy_repeat: Any = None
     copies: list[Any] = field(default_factory=list)  # greedy.GreedyObservation with copy_items
+    copy_unsent: int = 0  # planned copies with no list the reference copies with a vendor name in it
     echoes: list[Any] = field(default_factory=list)  # echo.EchoObservation
     cuts: list[Any] = field(default_factory=list)  # truncation.Cut
     identity: list[tuple[str, str]] = field(default_factory=list)

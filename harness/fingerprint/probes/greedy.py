@@ -17,12 +17,17 @@ the reference's copy with vendor names deleted (or replaced by other names) and 
 intact. Numerics that flip a token at a name go on to write something else, not the same list without
 the name; a relay edit is exactly that. Honest endpoints showed none; a per-list quirk allowance
 ``COPY_Q0`` is granted, so ``Y = X / COPY_Q0``. The lists are chosen adaptively (allowed: each list
-depends on the past only): a name that was dropped goes into the following lists.
+depends on the past only): a name that was dropped goes into the following lists. A list is only sent
+when the reference's own greedy copy writes one of its vendor names (``copies_a_vendor_name``, known
+before the request): a small chat model often answers a copy request with something else ("I'm a
+helpful AI..."), and a list its reference does not copy can show no deletion, so sending it would only
+spend requests and dilute the e-process with zeros that say nothing.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,6 +175,13 @@ def copy_edit(obs: GreedyObservation, chat: bool) -> tuple[bool, tuple[str, ...]
         and all(w in vendor_parts for w in e.inserted)
     )
     return clean, tuple(deleted_vendor), e.inserted
+
+
+def copies_a_vendor_name(path: GreedyPath, items: tuple[str, ...], chat: bool) -> bool:
+    """Whether the reference's greedy copy of ``items`` writes one of the list's vendor names (as a
+    whole word): only then can a relay's deletion of that name show in the endpoint's copy."""
+    ref_text = _list_part("".join(path.token_texts), chat)
+    return any(re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", ref_text) for v in items if v in VENDOR_WORDS)
 
 
 def copy_ys(observations: list[GreedyObservation], chat: bool) -> tuple[list[float], dict[str, int]]:

@@ -16,6 +16,7 @@ from harness.fingerprint.evalues import betting_eprocess, detectable_rate, thres
 from harness.fingerprint.evidence import Evidence
 from harness.fingerprint.probes import common, echo, greedy, token_count, truncation
 from harness.fingerprint.probes.base import (
+    COPY_DRAWS,
     COPY_MAX_TOKENS,
     CUT_TEXTS,
     IDENTITY_QUESTION,
@@ -305,11 +306,20 @@ class CopyProbe(Probe):
         for i in range(N_COPY):
 
             def one(i: int = i) -> None:
-                # adaptive: names at which the endpoint departed so far go into the next list
-                must = tuple(greedy.dropped_names(s.copies, chat))
-                items = ref.copy_items(run.seed, i, must, chat=chat)
-                prompt = pool.copy_chat_prompt(items) if chat else pool.copy_prompt(items)
-                path = ref.greedy(ref.prompt_ids(prompt, chat), COPY_MAX_TOKENS)
+                # adaptive: names at which the endpoint departed so far go into the next list; until
+                # one has, the priority names (the Reflection tell first) take turns
+                must = tuple(greedy.dropped_names(s.copies, chat)) or (
+                    pool.PRIORITY_VENDORS[i % len(pool.PRIORITY_VENDORS)],
+                )
+                for a in range(COPY_DRAWS):  # a list whose reference copy names a vendor (pre-request)
+                    items = ref.copy_items(run.seed, i + N_COPY * a, must, chat=chat)
+                    prompt = pool.copy_chat_prompt(items) if chat else pool.copy_prompt(items)
+                    path = ref.greedy(ref.prompt_ids(prompt, chat), COPY_MAX_TOKENS)
+                    if greedy.copies_a_vendor_name(path, items, chat):
+                        break
+                else:
+                    s.copy_unsent += 1  # nothing this reference copies: no request, no observation
+                    return
                 ch = common.greedy(c, prompt, chat=chat, max_tokens=COPY_MAX_TOKENS)
                 s.copies.append(
                     greedy.GreedyObservation(
@@ -324,25 +334,44 @@ class CopyProbe(Probe):
         if run.cal is None or "output_filter" not in run.weights:
             return []
         s = run.s
+        weight = run.weights["output_filter"]
         ys, names = greedy.copy_ys(s.copies, run.chat)
         req, tok = run.cost("output_filter")
+        q = detectable_rate(len(ys), greedy.COPY_Q0, threshold(weight, run.alpha)) if ys else None
+        bound = (
+            f"a relay deleting vendor names from >= {q:.0%} of generated answers ({len(ys)} copy lists whose "
+            "reference copy names a vendor)"
+            if q is not None
+            else f"not measured: {len(ys)} copy lists whose reference copy names a vendor are too few to detect "
+            "a relay that deletes vendor names from generated answers"
+        )
+        unsent = (
+            f"; {s.copy_unsent} planned lists not sent (the reference's own copy named no vendor in "
+            f"{COPY_DRAWS} draws)"
+            if s.copy_unsent
+            else ""
+        )
         return [
             evidence_row(
                 "output_filter",
-                run.weights["output_filter"],
-                f"{len(s.copies)} copy lists naming AI vendors/models, greedy, vs the reference's own copy "
-                f"(a list counts when it is the reference's copy with only vendor names deleted or replaced; "
-                f"quirk allowance {greedy.COPY_Q0:.0%} per list)",
+                weight,
+                f"{len(s.copies)} copy lists naming AI vendors/models (each sent only when the reference's own "
+                "greedy copy writes a vendor name), greedy, vs the reference's own copy (a list counts when it is "
+                f"the reference's copy with only vendor names deleted or replaced; quirk allowance "
+                f"{greedy.COPY_Q0:.0%} per list){unsent}",
                 f"{sum(1 for y in ys if y)} of {len(ys)} copies had vendor names cut out"
                 + (f" ({', '.join(f'{k} x{v}' for k, v in names.items())})" if names else ""),
                 ys,
-                len(s.copies) >= s.planned.get("output_filter", N_COPY),
+                len(s.copies) + s.copy_unsent >= s.planned.get("output_filter", N_COPY),
                 requests=req,
                 tokens=tok,
+                bound=bound,
                 details={
                     "dropped_names": names,
                     "lists": [list(o.copy_items or ()) for o in s.copies][:8],
                     "endpoint_copies": [o.text[:120] for o in s.copies][:8],
+                    "reference_copies": ["".join(o.path.token_texts)[:120] for o in s.copies][:8],
+                    "unsent": s.copy_unsent,
                 },
             )
         ]
