@@ -172,7 +172,12 @@ class GreedyProbe(Probe):
             return []
         weight = run.weights["greedy_tokens"]
         cal = run.cal
-        obs = greedy_observations(run)
+        pool_obs = greedy_observations(run)
+        # The copy lists' answers are greedy continuations too, of prompts fixed before each request, on
+        # which the reference is confident (copying): the same honest-flip bound holds for them, and a
+        # model that does not copy as the reference does departs at high margin. (A relay deleting a
+        # name departs at a vendor token: the row then says relay, not weights.)
+        obs = pool_obs + ([] if run.s.notes.get("greedy_tokens") else run.s.copies)
         tiers = {}
         for tier in TIERS:
             a = greedy.analyse(obs, cal.tau[tier], cal.flip_rate[tier])
@@ -208,13 +213,14 @@ class GreedyProbe(Probe):
             evidence_row(
                 "greedy_tokens",
                 weight,
-                f"greedy continuations ({greedy.MAX_NEW} tokens) of {len(obs)} pool prompts vs the reference's "
+                f"greedy continuations ({greedy.MAX_NEW} tokens) of {len(pool_obs)} pool prompts and "
+                f"{len(obs) - len(pool_obs)} copy lists vs the reference's "
                 f"greedy path; departures count at margins > tau = {cal.tau[run.tolerance]:.3g} nats "
                 f"({run.tolerance} tolerance), honest flip bound {cal.flip_rate[run.tolerance]:.2g} per such token",
                 f"{a.departures} high-margin departures in {n_info} informative prompts "
                 f"({a.any_departures} departures anywhere, near-ties included)",
                 a.ys,
-                len(obs) >= run.s.planned.get("greedy_tokens", N_GREEDY),
+                len(pool_obs) >= run.s.planned.get("greedy_tokens", N_GREEDY),
                 kind=kind,
                 requests=req,
                 tokens=tok,
