@@ -20,7 +20,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-COMPRESSIONS = {".gz": "gz", ".zst": "zst", ".zstd": "zst", ".bz2": "bz2", ".xz": "xz"}
+from harness.records.files import COMPRESSIONS  # the one table of compression suffixes
+
 FORMATS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
