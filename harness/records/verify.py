@@ -356,6 +356,8 @@ class CleanFromRecord(_Part):
     path: str
     sha256: Sha256
     dirty_items: int
+    # the scan record's own status ("clean", "leak", "incomplete"); None for a file without one
+    scan_status: str | None = None
 
 
 class FilesRecord(_Part):

@@ -223,6 +223,7 @@ def run_verify(
                     tokenizer=count_tokens is not None,
                     forced=forced[name],
                 )
+                mark_incomplete_scan(sections[name], leakage_info)
                 all_records.extend(records)
     sections = {name: sections[name] for name in names}
     all_records.sort(key=lambda r: names.index(r["benchmark"]))
@@ -557,6 +558,9 @@ def _read_leakage(path: Path) -> tuple[set[str], dict[str, Any]]:
         raise VerifyError(f"--clean-from {path}: file not found") from None
     except orjson.JSONDecodeError as exc:
         raise VerifyError(f"--clean-from {path}: not valid JSON ({exc})") from None
+    status = doc.get("status") if isinstance(doc, dict) else None
+    if status == "failed":
+        raise VerifyError(f"--clean-from {path}: the scan failed (status 'failed'): its items say nothing")
     items = doc.get("items") if isinstance(doc, dict) else None
     if not isinstance(items, list):
         raise VerifyError(f"--clean-from {path}: no 'items' list (is it a harness scan leakage.json?)")
@@ -566,8 +570,21 @@ def _read_leakage(path: Path) -> tuple[set[str], dict[str, Any]]:
             raise VerifyError(f"--clean-from {path}: items[{index}] lacks 'item_id' or 'dirty'")
         if item["dirty"]:
             dirty.add(str(item["item_id"]))
-    info = {"path": path.name, "sha256": sha256_bytes(raw), "dirty_items": len(dirty)}
+    info = {"path": path.name, "sha256": sha256_bytes(raw), "dirty_items": len(dirty), "scan_status": status}
     return dirty, info
+
+
+INCOMPLETE_SCAN_NOTE = (
+    "the scan was INCOMPLETE (part of the corpus was not read): items counted clean may be in what it "
+    "did not read, so the clean score may still include leaked items; "
+)
+
+
+def mark_incomplete_scan(section: dict[str, Any], leakage_info: dict[str, Any] | None) -> None:
+    """A clean-versus-dirty split from an incomplete scan says so in its note: "clean" there means
+    "not found in what was read", never "not in the corpus"."""
+    if leakage_info and leakage_info.get("scan_status") == "incomplete" and section.get("contamination"):
+        section["contamination"]["note"] = INCOMPLETE_SCAN_NOTE + section["contamination"]["note"]
 
 
 def _sanitize(value: Any) -> Any:

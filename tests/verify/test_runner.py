@@ -155,3 +155,36 @@ def test_sample_sizes_per_benchmark_are_checked_before_any_model_loads(tmp_path)
         run_verify(**common, sample={"gsm8k": 0})
     with pytest.raises(VerifyError, match="not both"):
         run_verify(**common, sample={"arc_easy": 3}, limit=2)
+
+
+def test_clean_from_an_incomplete_or_failed_scan_is_never_read_as_clean(tmp_path):
+    """A leakage.json whose scan did not read everything: its "clean" items are only "not found in what
+    was read", and the clean-versus-dirty note says so; a failed scan's file is refused."""
+    import json
+
+    from harness.leakage.scan import run_scan
+    from harness.verify.runner import VerifyError, _read_leakage, mark_incomplete_scan
+
+    (tmp_path / "ok.jsonl").write_text('{"text": "nothing from any test set"}\n', encoding="utf-8")
+    (tmp_path / "bad.parquet").write_text("not a parquet file", encoding="utf-8")
+    run_scan(
+        [str(tmp_path / "ok.jsonl"), str(tmp_path / "bad.parquet")],
+        out_dir=tmp_path / "s",
+        benchmarks=["arc_easy"],
+    )
+    dirty, info = _read_leakage(tmp_path / "s" / "leakage.json")
+    assert info["scan_status"] == "incomplete" and dirty == set()
+    arc = load_benchmark("arc_easy")
+    records = [{"item_id": it.item_id, "correct": 1} for it in arc.items[:4]]
+    section = {"contamination": contamination_section("arc_easy", records, None, dirty)}
+    mark_incomplete_scan(section, info)
+    assert section["contamination"]["note"].startswith("the scan was INCOMPLETE")
+    complete = {"contamination": contamination_section("arc_easy", records, None, dirty)}
+    mark_incomplete_scan(complete, {**info, "scan_status": "clean"})
+    assert "INCOMPLETE" not in complete["contamination"]["note"]
+
+    failed = json.loads((tmp_path / "s" / "leakage.json").read_text())
+    failed["status"] = "failed"
+    (tmp_path / "failed.json").write_text(json.dumps(failed), encoding="utf-8")
+    with pytest.raises(VerifyError, match=r"failed\.json: the scan failed"):
+        _read_leakage(tmp_path / "failed.json")
