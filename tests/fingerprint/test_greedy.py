@@ -78,3 +78,17 @@ def test_common_prefix_logprob_difference():
     assert G.common_prefix_d(o, Ref()) == pytest.approx([-0.1, 0.05])
     assert G.logprob_y([0.3, 0.3], band=0.1, rho=2.0) == pytest.approx(0.09 / 0.04)
     assert G.logprob_y([5.0, 5.0], band=0.1, rho=2.0) == G.Y_MAX_LOGPROB
+
+
+def test_a_copy_list_is_informative_only_when_the_reference_copies_a_vendor_name():
+    """Known before the request: a list whose reference copy names no vendor can show no deletion, so it
+    is not sent (a small chat model often answers a copy request with something else)."""
+    items = ("apple", "Paris", "Claude", "table", "OpenAI", "river")
+    copied = path(COPY, COPY_MARGINS)
+    assert G.copies_a_vendor_name(copied, items, chat=False)
+    chatty = path([" I'm", " a", " helpful", " AI", " named", " SmolLM"], [1.0] * 6)
+    assert not G.copies_a_vendor_name(chatty, items, chat=True)
+    # a name inside another word is not a copy of it
+    assert not G.copies_a_vendor_name(path([" Claudette", ",", " tables"], [1.0] * 3), items, chat=True)
+    # only names that are in the list count
+    assert not G.copies_a_vendor_name(path([" Llama", ",", " apple"], [1.0] * 3), items, chat=True)
