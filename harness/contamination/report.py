@@ -9,26 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.records.formatting import md_escape as _esc
+from harness.records.formatting import md_fence as _fence
 from harness.records.formatting import percent
-
-
-def _esc(text: Any) -> str:
-    s = "" if text is None else str(text)
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = s.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-    for ch in "*_`[]":
-        s = s.replace(ch, "\\" + ch)
-    return s
-
-
-def _fence(text: str) -> str:
-    longest = 0
-    run = 0
-    for ch in text:
-        run = run + 1 if ch == "`" else 0
-        longest = max(longest, run)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}text\n{text}\n{fence}"
 
 
 def _pct(x: Any) -> str:

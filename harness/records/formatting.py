@@ -7,6 +7,8 @@ so that "41.2%" and "p = 0.031" read alike in verify's table, an audit's report 
 from __future__ import annotations
 
 import math
+import re
+from typing import Any
 
 
 def percent(x: float | None, digits: int = 1, missing: str = "n/a") -> str:
@@ -26,3 +28,21 @@ def format_p(p: float | None, digits: int = 3) -> str:
         return "p = n/a"
     floor = 10.0**-digits
     return f"p < {floor:.{digits}f}" if p < floor else f"p = {p:.{digits}f}"
+
+
+def md_escape(text: Any) -> str:
+    """Text safe inside a Markdown table cell: no raw HTML, no column breaks, no line breaks (model
+    output and item text are untrusted; every Markdown renderer escapes them with this)."""
+    s = "" if text is None else str(text)
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = s.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    for ch in "*_`[]":
+        s = s.replace(ch, "\\" + ch)
+    return s
+
+
+def md_fence(text: str) -> str:
+    """A fenced block that no backtick run inside the text can close early."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"

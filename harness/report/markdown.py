@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from harness.records.formatting import md_escape
+from harness.records.formatting import md_fence as _fence
 from harness.report.views import (
     ClaimRow,
     claim_rows,
@@ -34,34 +36,6 @@ def _interval(r: ClaimRow) -> str:
 
 def _clip(text: str, n: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= n else text[:n] + f" … [{len(text) - n} more characters in audit.json]"
-
-
-def md_escape(text: Any) -> str:
-    """Text safe inside a Markdown table cell: no raw HTML, no column breaks, no line breaks."""
-    s = "" if text is None else str(text)
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = s.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-    for ch in "*_`[]":
-        s = s.replace(ch, "\\" + ch)
-    return s
-
-
-def _fence(text: str) -> str:
-    """A fenced block that no backtick run inside the text can close early."""
-    longest = max((len(run) for run in text.split("\n") for run in _backtick_runs(run)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}text\n{text}\n{fence}"
-
-
-def _backtick_runs(line: str) -> list[str]:
-    runs, cur = [], ""
-    for ch in line:
-        if ch == "`":
-            cur += ch
-        elif cur:
-            runs.append(cur)
-            cur = ""
-    return [*runs, cur] if cur else runs
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
