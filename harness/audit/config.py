@@ -128,6 +128,11 @@ class FingerprintSection(_Strict):
     budget: int = Field(default=200, ge=1)
     seed: int = 0
     chat: bool | None = None
+    tolerance: Literal["16bit", "8bit", "4bit"] | None = None
+    # a trusted server with the public weights scores fresh probes; `reference` is then a signature
+    reference_endpoint: str | None = None
+    reference_model: str | None = None
+    reference_api_key_env: str | None = None
 
 
 class ScanSection(_Strict):

@@ -159,12 +159,27 @@ class FingerprintSection(_Base):
         }
         if f.fingerprint.chat is not None:
             kw["chat"] = f.fingerprint.chat
+        if f.fingerprint.tolerance is not None:
+            kw["tolerance"] = f.fingerprint.tolerance
+        if f.fingerprint.reference_endpoint is not None:
+            kw["reference_endpoint"] = f.fingerprint.reference_endpoint
+            kw["reference_model"] = f.fingerprint.reference_model or kw["model"]
+            kw["reference_api_key_env"] = f.fingerprint.reference_api_key_env
         return [SectionPlan("fingerprint", "fingerprint", "fingerprint", kw, needs_endpoint=True)]
 
     def run(self, plan: SectionPlan, ctx: SectionContext) -> dict[str, Any]:
         kwargs = dict(plan.kwargs)
         kwargs["endpoint"] = ctx.base_url
         kwargs["reference"] = Path(kwargs["reference"])  # the contract's type; "smollm2" stays "smollm2"
+        trusted = kwargs.pop("reference_endpoint", None)
+        trusted_model = kwargs.pop("reference_model", None)
+        trusted_key = kwargs.pop("reference_api_key_env", None)
+        if trusted:
+            from harness.fingerprint.trusted import open_trusted_reference
+
+            kwargs["reference"] = open_trusted_reference(
+                kwargs["reference"], trusted, trusted_model, api_key_env=trusted_key
+            )
         return ctx.entry_point(out_dir=ctx.out_dir, progress=ctx.progress, **kwargs)
 
 

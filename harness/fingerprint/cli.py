@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -32,6 +32,20 @@ def fingerprint(
         str | None,
         typer.Option(help="Name of the environment variable that holds the API key (never the key)."),
     ] = None,
+    reference_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="A trusted OpenAI-compatible server you run with the public weights (e.g. vLLM), base URL: "
+            "it scores freshly drawn probes; --reference must then be a signature (tokenizer, calibration)."
+        ),
+    ] = None,
+    reference_model: Annotated[
+        str | None, typer.Option(help="The model name the trusted endpoint serves (default: --model).")
+    ] = None,
+    reference_api_key_env: Annotated[
+        str | None,
+        typer.Option(help="Environment variable holding the trusted endpoint's API key, if it needs one."),
+    ] = None,
     budget: Annotated[
         int, typer.Option(min=1, help="Most HTTP requests to send, retries included.")
     ] = DEFAULT_BUDGET,
@@ -59,6 +73,9 @@ def fingerprint(
 ) -> None:
     """Decide whether ENDPOINT serves the weights of REFERENCE: match, mismatch or inconclusive.
 
+    The reference: local weights, a signature (no weights), or a signature plus a trusted endpoint
+    (--reference-endpoint) that scores fresh probe draws for models too large for this machine.
+
     Exit status: 0 match; 1 mismatch; 3 inconclusive; 2 the endpoint or the arguments could not be used.
     """
     from harness.console import print_json, stdout_to_stderr
@@ -67,11 +84,23 @@ def fingerprint(
 
     try:
         with stdout_to_stderr(as_json):
+            ref: Any = reference
+            if reference_endpoint:
+                from harness.fingerprint.trusted import open_trusted_reference
+
+                ref = open_trusted_reference(
+                    reference,
+                    reference_endpoint,
+                    reference_model or model,
+                    api_key_env=reference_api_key_env,
+                )
+            elif reference_model or reference_api_key_env:
+                raise ValueError("--reference-model and --reference-api-key-env need --reference-endpoint")
             record = run_fingerprint(
                 out_dir=out,
                 endpoint=endpoint,
                 model=model,
-                reference=reference,
+                reference=ref,
                 budget=budget,
                 seed=seed,
                 api_key_env=api_key_env,

@@ -49,7 +49,7 @@ from harness.fingerprint.probes.base import (  # plan sizes re-exported: signatu
     RunState,
     Step,
 )
-from harness.fingerprint.reference import TIERS, load_reference
+from harness.fingerprint.reference import TIERS, BaseReference, load_reference
 from harness.fingerprint.report import write_outputs
 from harness.fingerprint.responses import parse_chat, parse_completion
 from harness.fingerprint.verdict import CONFIDENCE_MEANING, decide, numerics_relation
@@ -242,7 +242,7 @@ def run_fingerprint(
     out_dir: Path,
     endpoint: str,
     model: str,
-    reference: Path | str,
+    reference: Path | str | BaseReference,
     budget: int = DEFAULT_BUDGET,
     seed: int = 0,
     api_key_env: str | None = None,
@@ -255,9 +255,9 @@ def run_fingerprint(
 ) -> dict[str, Any]:
     """Fingerprint ``endpoint`` (an OpenAI-compatible ``.../v1`` root) serving ``model`` against ``reference``.
 
-    ``reference``: a transformers directory, ``smollm2``, or a signature directory
-    (``harness fingerprint-signature``). ``tolerance`` (``16bit`` / ``8bit`` / ``4bit``): the widest
-    numerics still called honest. Writes ``fingerprint.json`` and ``fingerprint.md`` into ``out_dir``
+    ``reference``: a transformers directory, ``smollm2``, a signature directory
+    (``harness fingerprint-signature``), or an opened reference (``trusted.open_trusted_reference``).
+    ``tolerance`` (``16bit`` / ``8bit`` / ``4bit``): the widest numerics still called honest. Writes ``fingerprint.json`` and ``fingerprint.md`` into ``out_dir``
     and returns the record. Raises ``ValueError`` (incl. ``ReferenceError``) for unusable arguments; an
     endpoint that cannot be used gives a record with status ``error``.
     """
@@ -275,7 +275,7 @@ def run_fingerprint(
     t0 = time.monotonic()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ref = load_reference(reference)
+    ref = reference if isinstance(reference, BaseReference) else load_reference(reference)
     client = Client(endpoint, model, api_key_env=api_key_env, budget=budget, transport=transport)
     bar = _Progress(progress, budget)
     client.on_request = bar.update

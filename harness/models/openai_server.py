@@ -372,6 +372,9 @@ def completions(engine: Engine, body: dict) -> dict:
     if k is not None and not 0 <= k <= MAX_LOGPROBS:
         raise APIError(400, f"'logprobs' must be between 0 and {MAX_LOGPROBS}, got {k}", param="logprobs")
     echo = bool(_get(body, "echo", bool, False))
+    # vLLM >= 0.10.2: the prompt's and each choice's token ids beside the text (a reader need not
+    # re-tokenise text whose pieces are ambiguous, e.g. single bytes of a UTF-8 character)
+    token_ids = bool(_get(body, "return_token_ids", bool, False))
     if "prompt" not in body:
         raise APIError(400, "'prompt' is required", param="prompt")
     prompts = parse_prompts(engine, body["prompt"])
@@ -408,6 +411,9 @@ def completions(engine: Engine, body: dict) -> dict:
                     "finish_reason": seq.finish_reason,
                     "stop_reason": None,
                     "prompt_logprobs": None,
+                    **(
+                        {"prompt_token_ids": list(ids), "token_ids": list(seq.token_ids)} if token_ids else {}
+                    ),
                 }
             )
     return {

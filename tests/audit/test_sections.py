@@ -67,3 +67,35 @@ reference = "smollm2"
 """
     config = parse_audit(text, tmp_path / "a.toml")
     assert [p.name for p in plan_sections(config)] == ["verify_weights", "fingerprint"]
+
+
+def test_a_fingerprint_against_a_trusted_endpoint_plans_and_opens_it(tmp_path: Path) -> None:
+    """`reference_endpoint` travels in the plan as plain strings and is opened (signature checked)
+    only when the section runs; `tolerance` reaches the fingerprint."""
+    import pytest
+
+    from harness.audit.sections import SectionContext
+    from harness.fingerprint.reference import ReferenceError
+
+    text = """
+[endpoint]
+url = "http://example.invalid/v1"
+model = "m"
+[fingerprint]
+reference = "smollm2"
+tolerance = "8bit"
+reference_endpoint = "http://trusted.invalid/v1"
+"""
+    config = parse_audit(text, tmp_path / "a.toml")
+    (plan,) = SECTIONS["fingerprint"].plan(config)
+    assert plan.kwargs["tolerance"] == "8bit"
+    assert plan.kwargs["reference_endpoint"] == "http://trusted.invalid/v1"
+    assert plan.kwargs["reference_model"] == "m"
+    called: list[dict] = []
+    ctx = SectionContext(lambda **kw: called.append(kw) or {}, tmp_path, tmp_path, "http://x/v1", {}, False)
+    with pytest.raises(ReferenceError, match="must be a signature"):  # smollm2 is weights, not a signature
+        SECTIONS["fingerprint"].run(plan, ctx)
+    assert called == []
+    bad = text.replace('tolerance = "8bit"', 'tolerance = "3bit"')
+    with pytest.raises(Exception, match="tolerance"):
+        parse_audit(bad, tmp_path / "b.toml")

@@ -99,3 +99,20 @@ def finetuned_server(finetuned_dir: Path) -> Iterator:
 @pytest.fixture(scope="session")
 def tiny_server(tiny_dir: Path) -> Iterator:
     yield from _serve(model_dir=tiny_dir, served_model_name="smollm2")
+
+
+@pytest.fixture(scope="session")
+def tiny_signature(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model's signature (tokenizer, 20 items per kind, calibration): no weights."""
+    from harness.fingerprint.signature import write_signature
+
+    return write_signature(tiny_dir, tmp_path_factory.mktemp("sig") / "tiny.sig", items=20, seed=5)
+
+
+@pytest.fixture(scope="session")
+def tiny_other_server(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """The tiny model with 100% relative noise on every weight: same tokenizer, other weights."""
+    from harness.testing.variants import perturbed_copy
+
+    other = perturbed_copy(tiny_dir, tmp_path_factory.mktemp("tiny-other"), sigma=1.0, seed=3)
+    yield from _serve(model_dir=other, served_model_name="smollm2")

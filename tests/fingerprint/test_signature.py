@@ -6,14 +6,8 @@ import pytest
 
 from harness.fingerprint import run_fingerprint
 from harness.fingerprint.reference import ReferenceError, load_reference
-from harness.fingerprint.signature import write_signature
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def tiny_signature(tiny_dir, tmp_path_factory):
-    return write_signature(tiny_dir, tmp_path_factory.mktemp("sig") / "tiny.sig", items=20, seed=5)
 
 
 def test_signature_holds_no_weights_and_serves_the_same_results(tiny_signature, tiny_dir):
