@@ -166,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="smoke test: 5 endpoints, 1 run each")
     ap.add_argument("--reference", default="smollm2", help="the claimed model (default: SmolLM2 float32)")
     ap.add_argument("--summary-only", action="store_true", help="only rewrite the tables from the JSONL")
+    ap.add_argument(
+        "--code",
+        help="with --summary-only: tabulate the rows of this fingerprint code digest (default: the code "
+        "installed now); rows of other code are never mixed in",
+    )
     ap.add_argument("--list", action="store_true", help="list the zoo and exit")
     args = ap.parse_args(argv)
 
@@ -184,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     jsonl = args.out / "floor.jsonl"
     code = floor.code_digest(Path(fingerprint_pkg.__file__).parent)
+    if args.code:
+        if not args.summary_only:
+            ap.error("--code only with --summary-only: new runs always use the installed code")
+        code = args.code
     failures = 0
     if not args.summary_only:
         _exit_on_sigterm()
