@@ -93,3 +93,21 @@ def test_list_and_quick_selection(script, capsys) -> None:
     assert mod.main(["--list", "--quick"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 5 and out[0].startswith("fp32 ")
+
+
+def test_summary_of_an_earlier_code_digest(script, tmp_path: Path) -> None:
+    """--code tabulates only that digest's rows; without it, only the installed code's."""
+    mod, _, _ = script
+    assert mod.main(["--out", str(tmp_path), "--endpoints", "fp32", "--runs", "2"]) == 0
+    rows = [json.loads(x) for x in (tmp_path / "floor.jsonl").read_text().splitlines()]
+    old = {**rows[0], "code": "0123456789abcdef", "key": rows[0]["key"] + "-old"}
+    with (tmp_path / "floor.jsonl").open("a") as fh:
+        fh.write(json.dumps(old) + "\n")
+    assert mod.main(["--out", str(tmp_path), "--summary-only"]) == 0
+    assert json.loads((tmp_path / "floor.json").read_text())["honest_total"]["runs"] == 2
+    assert mod.main(["--out", str(tmp_path), "--summary-only", "--code", "0123456789abcdef"]) == 0
+    summary = json.loads((tmp_path / "floor.json").read_text())
+    assert summary["honest_total"]["runs"] == 1
+    assert summary["meta"]["fingerprint code digest"] == "0123456789abcdef"
+    with pytest.raises(SystemExit):
+        mod.main(["--out", str(tmp_path), "--code", "0123456789abcdef"])
