@@ -97,8 +97,9 @@ def run_endpoint(
                 "start_seconds": round(time.monotonic() - started, 1),
             }
             write_json(args.out / "zoo_manifest.json", manifest)
+            honest, klass = floor.claim_class(ep.honest, ep.klass, ep.within(args.tolerance), args.tolerance)
             for seed in seeds:
-                key = floor.run_key(ep.name, seed, args.budget, code)
+                key = floor.run_key(ep.name, seed, args.budget, code, args.tolerance)
                 out_dir = args.out / "runs" / ep.name / f"seed{seed}"
                 pids = _server_pids()
                 cpu0, t0 = _cpu_seconds(pids), time.monotonic()
@@ -110,14 +111,16 @@ def run_endpoint(
                     budget=args.budget,
                     seed=seed,
                     progress=False,
+                    tolerance=args.tolerance,
                 )
                 row = {
                     "key": key,
                     "endpoint": ep.name,
-                    "class": ep.klass,
-                    "honest": ep.honest,
+                    "class": klass,
+                    "honest": honest,
                     "seed": seed,
                     "budget": args.budget,
+                    "tolerance": args.tolerance,
                     "code": code,
                     **floor.compact_run(record),
                     "wall_seconds": round(time.monotonic() - t0, 2),
@@ -165,6 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--substitutes-only", action="store_true")
     ap.add_argument("--quick", action="store_true", help="smoke test: 5 endpoints, 1 run each")
     ap.add_argument("--reference", default="smollm2", help="the claimed model (default: SmolLM2 float32)")
+    ap.add_argument(
+        "--tolerance",
+        default="4bit",
+        choices=("16bit", "8bit", "4bit"),
+        help="the claimed numerics passed to every fingerprint; under 8bit or 16bit, honest endpoints "
+        "computing with fewer bits count as substitutes ('quantised below the claimed ...')",
+    )
     ap.add_argument("--summary-only", action="store_true", help="only rewrite the tables from the JSONL")
     ap.add_argument(
         "--code",
@@ -204,17 +214,24 @@ def main(argv: list[str] | None = None) -> int:
         done = floor.completed(_read_rows(jsonl))
         seeds = list(range(args.seed0, args.seed0 + runs))
         for ep in eps:
-            todo = [s for s in seeds if floor.run_key(ep.name, s, args.budget, code) not in done]
+            todo = [
+                s for s in seeds if floor.run_key(ep.name, s, args.budget, code, args.tolerance) not in done
+            ]
             if not todo:
                 continue
             failures += run_endpoint(ep, todo, args=args, code=code, jsonl=jsonl, manifest=manifest)
     rows = [
-        r for r in _read_rows(jsonl) if r.get("code") == code and r.get("budget", args.budget) == args.budget
+        r
+        for r in _read_rows(jsonl)
+        if r.get("code") == code
+        and r.get("budget", args.budget) == args.budget
+        and r.get("tolerance", "4bit") == args.tolerance
     ]
     summary = floor.summarise(rows)
     meta = {
         "fingerprint code digest": code,
         "budget (requests)": args.budget,
+        "tolerance (claimed numerics)": args.tolerance,
         "reference": args.reference,
         "harness failures (retried on resume)": sum(1 for r in rows if r.get("failure")),
     }

@@ -60,8 +60,19 @@ def code_digest(package_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def run_key(endpoint: str, seed: int, budget: int, code: str) -> str:
-    return f"{endpoint}|seed={seed}|budget={budget}|code={code}"
+def run_key(endpoint: str, seed: int, budget: int, code: str, tolerance: str = "4bit") -> str:
+    """The JSONL key of one run; the default tolerance keeps the keys written before it was a setting."""
+    key = f"{endpoint}|seed={seed}|budget={budget}|code={code}"
+    return key if tolerance == "4bit" else f"{key}|tolerance={tolerance}"
+
+
+def claim_class(honest: bool, klass: str, within: bool, tolerance: str) -> tuple[bool, str]:
+    """(honest, class) of an endpoint under a claim of ``tolerance`` numerics. Under the default 4bit
+    claim the zoo's own labels stand; under 8bit or 16bit an honest endpoint computing with fewer bits
+    than claimed serves less than was claimed, and counts as a substitute of its own class."""
+    if tolerance == "4bit" or not honest or within:
+        return honest, klass
+    return False, f"quantised below the claimed {tolerance}"
 
 
 def record_digest(record: dict[str, Any]) -> str:

@@ -60,6 +60,23 @@ class Endpoint:
                 f"{self.name}: llama_cpp serves GGUF models (quantised, f32_gguf) and only those"
             )
 
+    @property
+    def precision(self) -> str | None:
+        """The numerics tier the endpoint's arithmetic lies in, for an honest endpoint: ``16bit``
+        (float32/bfloat16/float16 weights, any kernel), ``8bit`` (Q8_0), ``4bit`` (the 4-6-bit llama.cpp
+        files), ``below-4bit`` (Q3_K_M, Q2_K); None for a substitute."""
+        if not self.honest:
+            return None
+        if self.model.kind == "quantised":
+            q = str(self.model.params.get("quant_type"))
+            return "8bit" if q == "Q8_0" else ("4bit" if q in HONEST_QUANTS else "below-4bit")
+        return "16bit"
+
+    def within(self, tolerance: str) -> bool:
+        """Whether an honest endpoint is honest under a claim of ``tolerance`` numerics (nested tiers)."""
+        order = ("16bit", "8bit", "4bit", "below-4bit")
+        return self.precision is not None and order.index(self.precision) <= order.index(tolerance)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,

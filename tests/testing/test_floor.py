@@ -111,3 +111,25 @@ def test_summarise_counts_floor_power_and_distinct_records() -> None:
 def test_completed_skips_failures() -> None:
     rows = [{"key": "a|failure", "failure": True}, {"key": "b", "verdict": "match"}]
     assert list(floor.completed(rows)) == ["b"]
+
+
+def test_precision_tiers_of_the_zoo_and_claims() -> None:
+    from harness.testing import floor
+    from harness.testing.zoo import catalogue
+
+    eps = {e.name: e for e in catalogue()}
+    assert eps["fp32"].precision == "16bit" and eps["bf16-mode-no_logprobs"].precision == "16bit"
+    assert eps["llama.cpp-f32"].precision == "16bit" and eps["llama.cpp-Q8_0"].precision == "8bit"
+    assert eps["llama.cpp-Q6_K"].precision == "4bit" and eps["llama.cpp-Q2_K"].precision == "below-4bit"
+    assert eps["ft-adamw-lr0.0001-40step"].precision is None
+    assert eps["llama.cpp-Q8_0"].within("8bit") and not eps["llama.cpp-Q8_0"].within("16bit")
+    assert not eps["ft-adamw-lr0.0001-40step"].within("4bit")
+    assert floor.claim_class(True, "quantisation", False, "4bit") == (True, "quantisation")
+    assert floor.claim_class(True, "quantisation", False, "8bit") == (
+        False,
+        "quantised below the claimed 8bit",
+    )
+    assert floor.claim_class(True, "dtype", True, "16bit") == (True, "dtype")
+    assert floor.claim_class(False, "fine-tune (adamw)", False, "16bit") == (False, "fine-tune (adamw)")
+    assert floor.run_key("fp32", 1, 200, "c") == "fp32|seed=1|budget=200|code=c"
+    assert floor.run_key("fp32", 1, 200, "c", "8bit").endswith("|tolerance=8bit")

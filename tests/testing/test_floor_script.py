@@ -32,8 +32,10 @@ def script(monkeypatch):
 
         yield RunningEndpoint(ep, f"http://fake/{ep.name}/v1", "smollm2", [{"name": "x"}])
 
-    def fake_fingerprint(*, out_dir, endpoint, model, reference, budget, seed, progress):
+    def fake_fingerprint(*, out_dir, endpoint, model, reference, budget, seed, progress, tolerance):
         calls.append((endpoint, seed))
+        if tolerance != "4bit":
+            calls.append(("tolerance", tolerance))
         verdict = "mismatch" if "tokenizer" in endpoint else "match"
         return {
             "verdict": verdict,
@@ -111,3 +113,22 @@ def test_summary_of_an_earlier_code_digest(script, tmp_path: Path) -> None:
     assert summary["meta"]["fingerprint code digest"] == "0123456789abcdef"
     with pytest.raises(SystemExit):
         mod.main(["--out", str(tmp_path), "--code", "0123456789abcdef"])
+
+
+def test_a_stricter_claim_keeps_its_own_rows_and_counts_lower_precision_as_substitutes(
+    script, tmp_path: Path
+) -> None:
+    mod, calls, _ = script
+    args = ["--out", str(tmp_path), "--endpoints", "fp32", "llama.cpp-Q4_K_M", "--runs", "1"]
+    assert mod.main(args) == 0
+    calls.clear()
+    assert mod.main([*args, "--tolerance", "8bit"]) == 0  # the 4bit rows do not count as done
+    assert ("tolerance", "8bit") in calls and len([c for c in calls if c[0] != "tolerance"]) == 2
+    summary = json.loads((tmp_path / "floor.json").read_text())
+    assert summary["meta"]["tolerance (claimed numerics)"] == "8bit"
+    assert summary["honest_total"]["runs"] == 1  # fp32 only: the Q4_K_M file is below an 8bit claim
+    (power,) = summary["power"]
+    assert power["class"] == "quantised below the claimed 8bit" and power["runs"] == 1
+    assert mod.main(["--out", str(tmp_path), "--summary-only"]) == 0  # the default claim's table
+    summary = json.loads((tmp_path / "floor.json").read_text())
+    assert summary["honest_total"]["runs"] == 2 and summary["power"] == []
