@@ -236,6 +236,23 @@ class BaseReference:
         return {str(t) for t in getattr(self.tokenizer, "all_special_tokens", [])}
 
 
+class FreshDraws:
+    """Probe items drawn afresh from the seeded pool for each run: for references that can score any
+    text (local weights, a trusted endpoint); a signature draws among its own items instead."""
+
+    def draw(self, kind: str, seed: int, n: int, *, chat: bool = False) -> list[Any]:
+        from harness.fingerprint import pool
+
+        return pool.draw(kind, seed, n, chat=chat)
+
+    def copy_items(
+        self, seed: int, index: int, must_include: tuple[str, ...], *, chat: bool = False
+    ) -> tuple[str, ...]:
+        from harness.fingerprint import pool
+
+        return pool.copy_items(pool._rng("copy", seed, index), must_include)
+
+
 def _load_tokenizer(label: str, path: Path) -> Any:
     from transformers import AutoTokenizer
 
@@ -295,7 +312,7 @@ def _digest_ids(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, separators=(",", ":")).encode()).hexdigest()[:32]
 
 
-class LocalReference(BaseReference):
+class LocalReference(FreshDraws, BaseReference):
     """A transformers directory on this machine: every reference result is computed here."""
 
     kind = "local"
@@ -313,19 +330,6 @@ class LocalReference(BaseReference):
     @property
     def can_generate(self) -> bool:
         return self.has_weights
-
-    def draw(self, kind: str, seed: int, n: int, *, chat: bool = False) -> list[Any]:
-        """Probe items for a run: fresh draws from the pool (a signature draws among its own items)."""
-        from harness.fingerprint import pool
-
-        return pool.draw(kind, seed, n, chat=chat)
-
-    def copy_items(
-        self, seed: int, index: int, must_include: tuple[str, ...], *, chat: bool = False
-    ) -> tuple[str, ...]:
-        from harness.fingerprint import pool
-
-        return pool.copy_items(pool._rng("copy", seed, index), must_include)
 
     # ---------------------------------------------------------------------- loading ----
 

@@ -27,13 +27,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-from harness.fingerprint import pool
 from harness.fingerprint.client import BudgetExhausted, Client, EndpointError
 from harness.fingerprint.reference import (
     RHO,
     SIGNATURE_FILE,
     BaseReference,
     Calibration,
+    FreshDraws,
     GreedyPath,
     ReferenceError,
     _digest_ids,
@@ -48,7 +48,7 @@ CHECK_TIER = "16bit"
 BUDGET_PER_RUN = 2_000  # requests to the trusted endpoint per fingerprint (its own budget, not the run's)
 
 
-class TrustedEndpointReference(BaseReference):
+class TrustedEndpointReference(FreshDraws, BaseReference):
     """Reference results from a trusted OpenAI-compatible server; calibration from a signature."""
 
     kind = "endpoint"
@@ -97,15 +97,6 @@ class TrustedEndpointReference(BaseReference):
 
     def calibration(self) -> Calibration:
         return self.signature.calibration()
-
-    def draw(self, kind: str, seed: int, n: int, *, chat: bool = False) -> list[Any]:
-        """Fresh draws from the pool, as with local weights (the trusted endpoint scores any text)."""
-        return pool.draw(kind, seed, n, chat=chat)
-
-    def copy_items(
-        self, seed: int, index: int, must_include: tuple[str, ...], *, chat: bool = False
-    ) -> tuple[str, ...]:
-        return pool.copy_items(pool._rng("copy", seed, index), must_include)
 
     def token_logprobs(self, ids: list[int]) -> list[float]:
         return self._scores(list(ids))["obs"]

@@ -74,7 +74,9 @@ class Endpoint:
 
     def within(self, tolerance: str) -> bool:
         """Whether an honest endpoint is honest under a claim of ``tolerance`` numerics (nested tiers)."""
-        order = ("16bit", "8bit", "4bit", "below-4bit")
+        from harness.fingerprint.reference import TIERS
+
+        order = (*TIERS, "below-4bit")  # the fingerprint's nested tiers, then what lies beyond them
         return self.precision is not None and order.index(self.precision) <= order.index(tolerance)
 
     def to_dict(self) -> dict[str, Any]:
