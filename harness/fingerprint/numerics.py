@@ -34,14 +34,21 @@ CHUNK_ROWS = 4096  # quantise big matrices in row chunks: the float32 temporarie
 
 
 def _chunked(fn):
-    """Apply a per-block quantiser to a 2-D weight in row chunks (an 8B model's head is 0.5B values)."""
+    """Apply a per-block quantiser to a 2-D weight in row chunks (an 8B model's head is 0.5B values).
+
+    Each chunk is written into one preallocated result: collecting the chunks and concatenating them
+    would hold the converted matrix twice (2 x 113 MB for SmolLM2's tied head). Blocks lie within a
+    row, so the result is bit-identical to converting the whole matrix at once (tested)."""
 
     def run(w, *args):
         import torch
 
         if w.dim() != 2 or w.shape[0] <= CHUNK_ROWS:
             return fn(w, *args)
-        return torch.cat([fn(w[i : i + CHUNK_ROWS], *args) for i in range(0, w.shape[0], CHUNK_ROWS)])
+        out = torch.empty_like(w)
+        for i in range(0, w.shape[0], CHUNK_ROWS):
+            out[i : i + CHUNK_ROWS] = fn(w[i : i + CHUNK_ROWS], *args)
+        return out
 
     return run
 

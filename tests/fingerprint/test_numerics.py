@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness.fingerprint.numerics import VARIANTS, fake_quant_affine, fake_quant_symmetric, numerics_variant
+from harness.fingerprint.numerics import (
+    CHUNK_ROWS,
+    VARIANTS,
+    _chunked,
+    fake_quant_affine,
+    fake_quant_symmetric,
+    numerics_variant,
+)
 
 
 def test_fake_quant_levels():
@@ -16,6 +23,14 @@ def test_fake_quant_levels():
     a = fake_quant_affine(w, 4, 64)
     assert all(len(torch.unique(b)) <= 16 for b in a.reshape(-1, 64))
     assert torch.allclose(fake_quant_symmetric(w, 8), w, atol=0.05)
+
+
+@pytest.mark.parametrize(("fn", "args"), [(fake_quant_symmetric, (8,)), (fake_quant_affine, (4, 64))])
+def test_row_chunks_give_the_whole_matrix_conversion_bit_for_bit(fn, args):
+    """A head larger than one chunk is converted in pieces; the pieces must equal the whole."""
+    w = torch.randn(2 * CHUNK_ROWS + 77, 128)
+    assert torch.equal(_chunked(fn)(w, *args), fn(w, *args))
+    assert not torch.equal(fn(w, *args), w)  # the conversion did something
 
 
 @pytest.fixture(scope="module")
