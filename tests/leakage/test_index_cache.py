@@ -4,7 +4,6 @@ and the rule's versions, so nothing stale is loaded; a damaged cache is rebuilt,
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -42,9 +41,8 @@ def test_built_once_then_loaded_equal(home, sets) -> None:
     fresh = build_index([sets[n] for n in NAMES])
     first, how = load_cached_index(NAMES)
     assert how == "built and cached"
-    t0 = time.monotonic()
     again, how = load_cached_index(NAMES)
-    assert how == "cache" and time.monotonic() - t0 < 5  # generous: the machine is shared
+    assert how == "cache"  # loaded, not rebuilt (its speed is measured by scripts/, never asserted)
     same_index(fresh, first)
     same_index(fresh, again)
     folders = [p for p in cache_dir().iterdir() if p.is_dir()]
