@@ -170,16 +170,15 @@ class FingerprintSection(_Base):
     def run(self, plan: SectionPlan, ctx: SectionContext) -> dict[str, Any]:
         kwargs = dict(plan.kwargs)
         kwargs["endpoint"] = ctx.base_url
-        kwargs["reference"] = Path(kwargs["reference"])  # the contract's type; "smollm2" stays "smollm2"
-        trusted = kwargs.pop("reference_endpoint", None)
-        trusted_model = kwargs.pop("reference_model", None)
-        trusted_key = kwargs.pop("reference_api_key_env", None)
-        if trusted:
-            from harness.fingerprint.trusted import open_trusted_reference
+        from harness.fingerprint.trusted import resolve_reference
 
-            kwargs["reference"] = open_trusted_reference(
-                kwargs["reference"], trusted, trusted_model, api_key_env=trusted_key
-            )
+        kwargs["reference"] = resolve_reference(
+            Path(kwargs["reference"]),  # the contract's type; "smollm2" stays "smollm2"
+            kwargs["model"],
+            endpoint=kwargs.pop("reference_endpoint", None),
+            endpoint_model=kwargs.pop("reference_model", None),
+            api_key_env=kwargs.pop("reference_api_key_env", None),
+        )
         return ctx.entry_point(out_dir=ctx.out_dir, progress=ctx.progress, **kwargs)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -80,22 +80,18 @@ def fingerprint(
     """
     from harness.console import print_json, stdout_to_stderr
     from harness.fingerprint.runner import run_fingerprint
+    from harness.fingerprint.trusted import resolve_reference
     from harness.records.status import exit_code
 
     try:
         with stdout_to_stderr(as_json):
-            ref: Any = reference
-            if reference_endpoint:
-                from harness.fingerprint.trusted import open_trusted_reference
-
-                ref = open_trusted_reference(
-                    reference,
-                    reference_endpoint,
-                    reference_model or model,
-                    api_key_env=reference_api_key_env,
-                )
-            elif reference_model or reference_api_key_env:
-                raise ValueError("--reference-model and --reference-api-key-env need --reference-endpoint")
+            ref = resolve_reference(
+                reference,
+                model,
+                endpoint=reference_endpoint,
+                endpoint_model=reference_model,
+                api_key_env=reference_api_key_env,
+            )
             record = run_fingerprint(
                 out_dir=out,
                 endpoint=endpoint,

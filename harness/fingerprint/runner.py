@@ -256,9 +256,9 @@ def run_fingerprint(
     """Fingerprint ``endpoint`` (an OpenAI-compatible ``.../v1`` root) serving ``model`` against ``reference``.
 
     ``reference``: a transformers directory, ``smollm2``, a signature directory
-    (``harness fingerprint-signature``), or an opened reference (``trusted.open_trusted_reference``).
-    ``tolerance`` (``16bit`` / ``8bit`` / ``4bit``): the widest numerics still called honest. Writes ``fingerprint.json`` and ``fingerprint.md`` into ``out_dir``
-    and returns the record. Raises ``ValueError`` (incl. ``ReferenceError``) for unusable arguments; an
+    (``harness fingerprint-signature``), or an opened reference (``trusted.resolve_reference``).
+    ``tolerance`` (``16bit`` / ``8bit`` / ``4bit``): the widest numerics still called honest. Writes
+    ``fingerprint.json`` and ``fingerprint.md`` into ``out_dir`` and returns the record. Raises ``ValueError`` (incl. ``ReferenceError``) for unusable arguments; an
     endpoint that cannot be used gives a record with status ``error``.
     """
     if budget < 1:

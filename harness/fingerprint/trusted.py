@@ -250,11 +250,9 @@ class TrustedEndpointReference(FreshDraws, BaseReference):
 
 def _margin(top: dict[str, float] | None) -> float:
     """Top-1 minus top-2 log-probability; 0 (a near-tie: never counted) when the report cannot show it."""
-    if not top or len(top) < 2:
+    if not top or len(top) < TOP_K:  # none, or entries collapsed onto one text: the runner-up may be missing
         return 0.0
     vals = sorted(top.values(), reverse=True)
-    if len(top) < TOP_K:  # entries collapsed onto one text: the true runner-up may be missing
-        return 0.0
     return float(vals[0] - vals[1])
 
 
@@ -292,3 +290,21 @@ def open_trusted_reference(
     )
     ref.check()
     return ref
+
+
+def resolve_reference(
+    reference: str | Path,
+    model: str,
+    *,
+    endpoint: str | None = None,
+    endpoint_model: str | None = None,
+    api_key_env: str | None = None,
+) -> str | Path | TrustedEndpointReference:
+    """What ``run_fingerprint`` takes as its reference, for the CLI and the audit alike: ``reference`` as
+    given, or with a trusted ``endpoint`` the signature opened against it (and checked); the trusted
+    server serves ``endpoint_model``, by default the claimed ``model``."""
+    if endpoint:
+        return open_trusted_reference(reference, endpoint, endpoint_model or model, api_key_env=api_key_env)
+    if endpoint_model or api_key_env:
+        raise ValueError("--reference-model and --reference-api-key-env need --reference-endpoint")
+    return reference
